@@ -1,0 +1,113 @@
+"""Arguments shared by score, compare and report: inputs, metric options, output."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from evalkit.config import load_config
+from evalkit.errors import InputError
+from evalkit.io.loader import FORMATS, load_testset
+from evalkit.io.records import Columns
+from evalkit.metrics import metric_names
+from evalkit.report.atomic import write_atomic
+from evalkit.testset import TestSet
+
+
+def add_input_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("inputs")
+    g.add_argument("-t", "--hyp", action="extend", nargs="+", metavar="FILE", help="system output(s); repeatable")
+    g.add_argument("-r", "--ref", action="extend", nargs="+", metavar="FILE", help="reference(s); repeatable")
+    g.add_argument("-s", "--src", metavar="FILE", help="source segments (optional)")
+    g.add_argument("--names", nargs="+", metavar="NAME", help="system names (default: file names)")
+    g.add_argument("--input-format", choices=FORMATS, default=None,
+                   help="text: one segment per line; tsv/jsonl: records with src, mt, ref|refs; dataset: a local "
+                        "Hugging Face dataset; document: a raw article (boilerplate dropped, sentence split). "
+                        "Default: from the file name")
+    g.add_argument("--mt-column", default=None, help="record field holding the MT (default mt)")
+    g.add_argument("--ref-column", default=None, help="record field holding one reference (default ref)")
+    g.add_argument("--refs-column", default=None, help="record field holding a list of references (default refs)")
+    g.add_argument("--src-column", default=None, help="record field holding the source (default src)")
+    g.add_argument("--split", default=None, help="dataset split (default: test, else the first)")
+    g.add_argument("--config", metavar="TOML", help="a saved run (see configs/); flags given here override it")
+
+
+def add_metric_args(p: argparse.ArgumentParser, default: list[str]) -> None:
+    g = p.add_argument_group("metrics")
+    g.add_argument("-m", "--metrics", nargs="+", default=None, metavar="NAME",
+                   help=f"metrics to compute (default: {' '.join(default)}; available: {', '.join(metric_names())})")
+    g.add_argument("--tokenize", "-tok", default=None, help="BLEU tokenizer (13a, intl, zh, ja-mecab, char, none, ...)")
+    g.add_argument("--lowercase", "-lc", action="store_true", default=None, help="BLEU/chrF: lowercase")
+    g.add_argument("--smooth-method", choices=["exp", "floor", "add-k", "none"], default=None, help="BLEU smoothing")
+    g.add_argument("--smooth-value", type=float, default=None, help="BLEU smoothing value (floor, add-k)")
+    g.add_argument("--max-ngram-order", type=int, default=None, help="BLEU maximum n-gram order")
+    g.add_argument("--trg-lang", default=None, help="target language (picks BLEU's tokenizer as sacrebleu does)")
+    g.add_argument("--chrf-char-order", type=int, default=None, help="chrF character n-gram order (default 6)")
+    g.add_argument("--chrf-word-order", type=int, default=None, help="chrF word n-gram order (chrF++: 2)")
+    g.add_argument("--chrf-beta", type=int, default=None, help="chrF beta (default 2)")
+    g.add_argument("--chrf-whitespace", action="store_true", default=None, help="chrF: keep whitespace")
+    g.add_argument("--chrf-eps-smoothing", action="store_true", default=None, help="chrF: chrF++.py epsilon smoothing")
+    g.add_argument("--ter-normalized", action="store_true", default=None, help="TER: normalise (tercom -N)")
+    g.add_argument("--ter-no-punct", action="store_true", default=None, help="TER: remove punctuation")
+    g.add_argument("--ter-asian-support", action="store_true", default=None, help="TER: Asian character support")
+    g.add_argument("--ter-case-sensitive", action="store_true", default=None, help="TER: case-sensitive")
+
+
+def add_output_args(p: argparse.ArgumentParser, formats: list[str]) -> None:
+    g = p.add_argument_group("output")
+    g.add_argument("--format", "-f", choices=formats, default=None, help="output format (default text)")
+    g.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+    g.add_argument("--workers", type=int, default=None, help="processes for lexical metrics (default: all cores)")
+
+
+def merged(args: argparse.Namespace, section: str, defaults: dict[str, Any]) -> dict[str, Any]:
+    """Flags override the config file, which overrides the defaults."""
+    conf = load_config(args.config, section) if args.config else {}
+    out = dict(defaults)
+    known = set(vars(args))
+    for key, value in conf.items():
+        k = key.replace("-", "_")
+        if k not in known and k not in defaults:
+            raise InputError(f"{args.config}: unknown key {key!r} in [{section}]")
+        out[k] = value
+    for key, value in vars(args).items():
+        if value is not None:
+            out[key] = value
+    return out
+
+
+def metric_options(opts: dict[str, Any]) -> dict[str, Any]:
+    keys = ["tokenize", "lowercase", "smooth_method", "smooth_value", "max_ngram_order", "trg_lang",
+            "chrf_char_order", "chrf_word_order", "chrf_beta", "chrf_whitespace", "chrf_eps_smoothing",
+            "ter_normalized", "ter_no_punct", "ter_asian_support", "ter_case_sensitive"]
+    out = {k: opts.get(k) for k in keys if opts.get(k) is not None}
+    for k in list(out):
+        if k.startswith("chrf_"):
+            out["chrfpp_" + k[5:]] = out[k]
+    return out
+
+
+def testset_from(opts: dict[str, Any]) -> TestSet:
+    hyps = opts.get("hyp") or []
+    refs = opts.get("ref") or []
+    if isinstance(hyps, str):
+        hyps = [hyps]
+    if isinstance(refs, str):
+        refs = [refs]
+    cols = Columns(
+        mt=opts.get("mt_column") or "mt",
+        ref=opts.get("ref_column") or "ref",
+        refs=opts.get("refs_column") or "refs",
+        src=opts.get("src_column") or "src",
+    )
+    return load_testset(hyps, refs, opts.get("src"), input_format=opts.get("input_format") or "auto",
+                        names=opts.get("names"), columns=cols, split=opts.get("split"))
+
+
+def emit(text: str, output: str | None) -> None:
+    if output:
+        write_atomic(Path(output), text)
+        print(f"wrote {output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)

@@ -1,0 +1,101 @@
+"""``evalkit score``: corpus and sentence scores for one or more systems (default: the showcase seed)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from rich.console import Console
+
+from evalkit.cli.common import add_input_args, add_metric_args, add_output_args, emit, merged, metric_options, testset_from
+from evalkit.config import DEFAULT_CONFIG
+from evalkit.errors import InputError
+
+DEFAULTS: dict[str, Any] = {
+    "metrics": ["bleu", "chrf", "ter"],
+    "format": "text",
+    "confidence": False,
+    "n_bootstrap": 1000,
+    "seed": 12345,
+    "segments": "20",
+    "spans": None,
+}
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "score",
+        help="score systems against references (no arguments: the showcase article in seeds/)",
+        description="Score MT output against one or more references: BLEU, chrF, chrF++, TER (sacrebleu-exact) "
+                    "and neural metrics, corpus and sentence level. With no inputs it runs configs/default.toml.",
+    )
+    add_input_args(p)
+    add_metric_args(p, DEFAULTS["metrics"])
+    g = p.add_argument_group("statistics")
+    g.add_argument("--confidence", "-ci", action="store_true", default=None, help="bootstrap 95%% confidence intervals")
+    g.add_argument("--n-bootstrap", type=int, default=None, help="bootstrap samples (default 1000)")
+    g.add_argument("--seed", type=int, default=None, help="resampling seed (default 12345, as sacrebleu)")
+    g.add_argument("--spans", choices=["post-edit", "reference", "none"], default=None,
+                   help="find garbled spans by aligning MT with the reference: post-edit (the reference corrects "
+                        "this MT) or reference (an independent translation)")
+    add_output_args(p, ["text", "json", "jsonl", "tsv"])
+    p.add_argument("--segments", default=None, metavar="N|all", help="text output: worst N segments per system (default 20)")
+    p.add_argument("--report", metavar="PATH", help="also write the error report (PATH.html, .md, .jsonl)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.hyp and not args.config:
+        if not DEFAULT_CONFIG.exists():
+            raise InputError(f"no inputs given and no default run at {DEFAULT_CONFIG}; use -t HYP -r REF")
+        args.config = str(DEFAULT_CONFIG)
+    opts = merged(args, "score", DEFAULTS)
+    testset = testset_from(opts)
+    from evalkit.api import score
+
+    spans = opts.get("spans")
+    spans = None if spans in (None, "none") else spans
+    segments = str(opts.get("segments"))
+    try:
+        limit = None if segments == "all" else int(segments)
+    except ValueError:
+        raise InputError(f"--segments: expected a number or 'all', got {segments!r}") from None
+    console = Console(stderr=True)
+    with console.status("scoring…", spinner="dots") if sys.stderr.isatty() else _null():
+        result = score(
+            testset=testset,
+            metrics=opts["metrics"],
+            options=metric_options(opts),
+            confidence=bool(opts.get("confidence")),
+            n_bootstrap=int(opts["n_bootstrap"]),
+            seed=opts.get("seed"),
+            spans=spans,
+            workers=opts.get("workers"),
+        )
+    if opts.get("report"):
+        from evalkit.report.errors import write_report
+
+        for path in write_report(result, opts["report"]):
+            print(f"wrote {path}", file=sys.stderr)
+    fmt = opts["format"]
+    if fmt == "text":
+        out = Console(record=bool(opts.get("output")), width=None if sys.stdout.isatty() else 160)
+        from evalkit.report.text import render
+
+        render(result, out, limit)
+        if opts.get("output"):
+            emit(out.export_text(), opts["output"])
+        return 0
+    from evalkit.report import serialize
+
+    text = {"json": serialize.to_json, "jsonl": serialize.to_jsonl, "tsv": serialize.to_tsv}[fmt](result)
+    emit(text, opts.get("output"))
+    return 0
+
+
+class _null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None

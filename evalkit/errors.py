@@ -1,0 +1,10 @@
+"""One exception type for problems a user can fix; the CLI prints it as one line."""
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """Bad input (files, options, data shapes): the message says what and how to fix it."""
+
+
+class ModelError(RuntimeError):
+    """A neural model cannot be loaded (missing package, no local copy, hub switched off)."""

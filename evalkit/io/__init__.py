@@ -1,0 +1,1 @@
+"""Inputs: readers for text, records, datasets and raw documents, plus validation."""

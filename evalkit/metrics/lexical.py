@@ -1,0 +1,228 @@
+"""BLEU, chrF, chrF++ and TER: sacrebleu's own tokenisation and n-gram statistics, cached as arrays.
+
+Segment statistics come from sacrebleu's metric objects, so they are identical by construction;
+corpus scores go through sacrebleu's ``_compute_score_from_stats``; ``batch_scores`` re-implements
+the same formulas in numpy for resampling (checked against sacrebleu in the tests).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+from sacrebleu.metrics import BLEU as _SBLEU
+from sacrebleu.metrics import CHRF as _SCHRF
+from sacrebleu.metrics import TER as _STER
+
+from evalkit.metrics.base import Metric
+
+_MIN_LOG = -9999999999.0
+
+
+class _SacreMetric(Metric):
+    """Shared plumbing around a sacrebleu metric object."""
+
+    _sb: Any
+
+    def signature(self, bootstrap: tuple[int, int | None] | None = None) -> str:
+        args = dict(self._sb.__dict__)
+        if bootstrap is not None:
+            args["n_bootstrap"], args["seed"] = bootstrap
+        return self._sb._SIGNATURE_TYPE(args).format()
+
+    def prepare(self, refs, srcs=None) -> Any:
+        # Also resolves nrefs for the signature, as sacrebleu does.
+        return self._sb._cache_references(refs)
+
+    def segment_stats(self, hyps, refs, prepared, srcs=None) -> np.ndarray:
+        if prepared is None:
+            prepared = self.prepare(refs)
+        rows = [
+            self._sb._compute_segment_statistics(self._sb._preprocess_segment(h), kw)
+            for h, kw in zip(hyps, prepared)
+        ]
+        return np.asarray(rows, dtype=np.float64).reshape(len(hyps), -1)
+
+    def corpus_score(self, sums: np.ndarray) -> float:
+        stats = [int(x) if float(x).is_integer() else float(x) for x in np.asarray(sums).tolist()]
+        return float(self._sb._compute_score_from_stats(stats).score)
+
+
+class BLEU(_SacreMetric):
+    """sacreBLEU. Sentence scores use effective order, as sacrebleu's ``sentence_bleu`` does."""
+
+    name: ClassVar[str] = "bleu"
+    display: ClassVar[str] = "BLEU"
+
+    def __init__(
+        self,
+        tokenize: str | None = None,
+        lowercase: bool = False,
+        smooth_method: str = "exp",
+        smooth_value: float | None = None,
+        max_ngram_order: int = 4,
+        effective_order: bool = False,
+        trg_lang: str = "",
+    ) -> None:
+        kw = dict(lowercase=lowercase, tokenize=tokenize, smooth_method=smooth_method, smooth_value=smooth_value,
+                  max_ngram_order=max_ngram_order, trg_lang=trg_lang)
+        self._sb = _SBLEU(effective_order=effective_order, **kw)
+        self._sent = _SBLEU(effective_order=True, **kw)
+        self.max_order = max_ngram_order
+        self.smooth_method = smooth_method
+        self.smooth_value = _SBLEU.SMOOTH_DEFAULTS[smooth_method] if smooth_value is None else smooth_value
+        self.effective_order = effective_order
+
+    def _vector_bleu(self, sums: np.ndarray, effective_order: bool) -> np.ndarray:
+        sums = np.asarray(sums, dtype=np.float64)
+        n = self.max_order
+        sys_len, ref_len = sums[:, 0], sums[:, 1]
+        correct = sums[:, 2:2 + n].copy()
+        total = sums[:, 2 + n:2 + 2 * n].copy()
+        B = sums.shape[0]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            bp = np.where(sys_len < ref_len, np.where(sys_len > 0, np.exp(1 - ref_len / np.where(sys_len > 0, sys_len, 1)), 0.0), 1.0)
+            prec = np.zeros((B, n))
+            smooth_mteval = np.ones(B)
+            alive = np.ones(B, dtype=bool)
+            eff = np.full(B, n, dtype=np.int64)
+            for k in range(n):
+                if self.smooth_method == "add-k" and k > 0:
+                    correct[:, k] += self.smooth_value
+                    total[:, k] += self.smooth_value
+                alive &= total[:, k] != 0
+                if effective_order:
+                    eff = np.where(alive, k + 1, eff)
+                zero = correct[:, k] == 0
+                safe_total = np.where(total[:, k] == 0, 1.0, total[:, k])
+                if self.smooth_method == "exp":
+                    smooth_mteval = np.where(alive & zero, smooth_mteval * 2, smooth_mteval)
+                    p_zero = 100.0 / (smooth_mteval * safe_total)
+                elif self.smooth_method == "floor":
+                    p_zero = 100.0 * self.smooth_value / safe_total
+                else:
+                    p_zero = np.zeros(B)
+                p = np.where(zero, p_zero, 100.0 * correct[:, k] / safe_total)
+                prec[:, k] = np.where(alive, p, 0.0)
+            logs = np.where(prec > 0, np.log(np.where(prec > 0, prec, 1.0)), _MIN_LOG)
+            mask = np.arange(n)[None, :] < eff[:, None]
+            mean_log = (logs * mask).sum(axis=1) / eff
+            score = bp * np.exp(mean_log)
+        any_correct = (sums[:, 2:2 + n] != 0).any(axis=1)
+        return np.where(any_correct, score, 0.0)
+
+    def batch_scores(self, sums: np.ndarray) -> np.ndarray:
+        return self._vector_bleu(sums, self.effective_order)
+
+    def segment_scores(self, stats: np.ndarray) -> np.ndarray:
+        return self._vector_bleu(stats, True)
+
+    def sentence_score_exact(self, row: np.ndarray) -> float:
+        return float(self._sent._compute_score_from_stats([int(x) for x in row]).score)
+
+
+class CHRF(_SacreMetric):
+    """chrF (word_order=0) and chrF++ (word_order=2)."""
+
+    name: ClassVar[str] = "chrf"
+    display: ClassVar[str] = "chrF2"
+
+    def __init__(
+        self,
+        char_order: int = 6,
+        word_order: int = 0,
+        beta: int = 2,
+        lowercase: bool = False,
+        whitespace: bool = False,
+        eps_smoothing: bool = False,
+    ) -> None:
+        self._sb = _SCHRF(char_order=char_order, word_order=word_order, beta=beta, lowercase=lowercase,
+                          whitespace=whitespace, eps_smoothing=eps_smoothing)
+        self.order = char_order + word_order
+        self.beta = beta
+        self.eps_smoothing = eps_smoothing
+
+    @property
+    def display(self) -> str:  # type: ignore[override]
+        return "chrF" + str(self.beta) + "+" * (self.order - self._sb.char_order)
+
+    def batch_scores(self, sums: np.ndarray) -> np.ndarray:
+        sums = np.asarray(sums, dtype=np.float64)
+        eps = 1e-16
+        factor = float(self.beta ** 2)
+        B = sums.shape[0]
+        score = np.zeros(B)
+        avg_p = np.zeros(B)
+        avg_r = np.zeros(B)
+        eff = np.zeros(B)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for i in range(self.order):
+                h, r, m = sums[:, 3 * i], sums[:, 3 * i + 1], sums[:, 3 * i + 2]
+                p = np.where(h > 0, m / np.where(h > 0, h, 1), eps)
+                rc = np.where(r > 0, m / np.where(r > 0, r, 1), eps)
+                denom = factor * p + rc
+                score = score + np.where(denom > 0, (1 + factor) * p * rc / np.where(denom > 0, denom, 1), eps)
+                both = (h > 0) & (r > 0)
+                avg_p = avg_p + np.where(both, p, 0.0)
+                avg_r = avg_r + np.where(both, rc, 0.0)
+                eff = eff + both
+            if self.eps_smoothing:
+                return 100 * score / self.order
+            avg_p = np.where(eff > 0, avg_p / np.where(eff > 0, eff, 1), 0.0)
+            avg_r = np.where(eff > 0, avg_r / np.where(eff > 0, eff, 1), 0.0)
+            num = (1 + factor) * avg_p * avg_r
+            den = factor * avg_p + avg_r
+            return np.where(avg_p + avg_r > 0, 100 * num / np.where(den > 0, den, 1), 0.0)
+
+
+class CHRFPP(CHRF):
+    name: ClassVar[str] = "chrf++"
+
+    def __init__(self, char_order: int = 6, word_order: int = 2, **kw: Any) -> None:
+        super().__init__(char_order=char_order, word_order=word_order, **kw)
+
+
+class TER(_SacreMetric):
+    """Translation Edit Rate with tercom's shift heuristics (lower is better).
+
+    Statistics are ``[best edits, average reference length]`` as in sacrebleu; the edit distance
+    itself comes from evalkit's aligner, which reproduces sacrebleu's counts exactly.
+    """
+
+    name: ClassVar[str] = "ter"
+    display: ClassVar[str] = "TER"
+    higher_is_better: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        normalized: bool = False,
+        no_punct: bool = False,
+        asian_support: bool = False,
+        case_sensitive: bool = False,
+    ) -> None:
+        self._sb = _STER(normalized=normalized, no_punct=no_punct, asian_support=asian_support,
+                         case_sensitive=case_sensitive)
+
+    def segment_stats(self, hyps, refs, prepared, srcs=None) -> np.ndarray:
+        from evalkit.spans.align import ter_edits
+
+        if prepared is None:
+            prepared = self.prepare(refs)
+        rows = np.zeros((len(hyps), 2), dtype=np.float64)
+        for i, (h, kw) in enumerate(zip(hyps, prepared)):
+            words_hyp = self._sb._preprocess_segment(h).split()
+            ref_words = kw["ref_words"]
+            best = int(1e16)
+            ref_total = 0
+            for words_ref in ref_words:
+                edits = ter_edits(words_hyp, words_ref)
+                ref_total += len(words_ref)
+                best = min(best, edits)
+            rows[i] = (best, ref_total / len(ref_words))
+        return rows
+
+    def batch_scores(self, sums: np.ndarray) -> np.ndarray:
+        sums = np.asarray(sums, dtype=np.float64)
+        edits, ref_len = sums[:, 0], sums[:, 1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return 100 * np.where(ref_len > 0, edits / np.where(ref_len > 0, ref_len, 1), np.where(edits > 0, 1.0, 0.0))

@@ -1,0 +1,1 @@
+"""Rendering results: rich text, JSON/JSONL/TSV, Markdown, HTML, LaTeX; files written atomically."""

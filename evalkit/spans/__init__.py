@@ -1,0 +1,1 @@
+"""Garbled spans: align (TER with shifts) -> tags -> merge -> classify."""

@@ -1,0 +1,1 @@
+"""Statistics on cached segment statistics: corpus scores, bootstrap CIs, paired tests, clusters."""

@@ -1,0 +1,46 @@
+"""The one in-memory shape every reader produces and every command consumes."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from evalkit.errors import InputError
+from evalkit.io.validate import check_hypotheses, check_references
+
+
+@dataclass
+class TestSet:
+    """Aligned segments: references (k streams of n), optional sources, and n hypotheses per system."""
+
+    refs: list[list[str]]
+    systems: dict[str, list[str]]
+    srcs: list[str] | None = None
+    ids: list[str] = field(default_factory=list)
+    docs: list[str] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    __test__ = False  # not a pytest class
+
+    def __post_init__(self) -> None:
+        if not self.systems:
+            raise InputError("no system outputs given (use -t/--hyp)")
+        names = list(self.systems)
+        first = check_hypotheses(self.systems[names[0]], names[0])
+        n = len(first)
+        for name in names:
+            hyps = check_hypotheses(self.systems[name], name)
+            if len(hyps) != n:
+                raise InputError(f"system {name!r} has {len(hyps)} segments but {names[0]!r} has {n}")
+            self.systems[name] = hyps
+        self.refs = check_references(self.refs, n)
+        if self.srcs is not None and len(self.srcs) != n:
+            raise InputError(f"source has {len(self.srcs)} segments but hypotheses have {n}")
+        if not self.ids:
+            self.ids = [str(i + 1) for i in range(n)]
+        if n == 0:
+            raise InputError("the test set has no segments")
+
+    def __len__(self) -> int:
+        return len(self.refs[0])
+
+    def segment_refs(self, i: int) -> list[str]:
+        return [stream[i] for stream in self.refs if stream[i] is not None]
