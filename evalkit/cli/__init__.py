@@ -12,6 +12,7 @@ from evalkit.errors import InputError, ModelError
 # subcommand -> module with ``add_parser(subparsers)`` and ``run(args) -> int``
 COMMANDS: dict[str, str] = {
     "score": "evalkit.cli.score",
+    "report": "evalkit.cli.report",
 }
 
 
