@@ -36,8 +36,19 @@ class Alignment:
     pairs: list[AlignedPair]
     shifted: set[int] = field(default_factory=set)  # original MT token indices moved by a shift
     num_shifts: int = 0
+    shifts: list[tuple[int, ...]] = field(default_factory=list)  # per shift, in order: the MT indices moved
+    hyp_keys: list[str] = field(default_factory=list)  # what TER compared (lowercased/normalised tokens)
+    ref_keys: list[str] = field(default_factory=list)
 
     @property
     def edits(self) -> int:
         """TER edits: substitutions + insertions + deletions + shifts."""
         return self.num_shifts + sum(1 for p in self.pairs if p.op != "match")
+
+    @property
+    def trace(self) -> str:
+        """The edit trace as one character per pair: ' ' match, 's' sub, 'i' ins, 'd' del."""
+        return "".join(_TRACE[p.op] for p in self.pairs)
+
+
+_TRACE = {"match": " ", "sub": "s", "ins": "i", "del": "d"}
