@@ -3,7 +3,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "score", "InputError"]
+__all__ = ["__version__", "score", "compare", "InputError"]
 
 
 def __getattr__(name: str):
@@ -12,6 +12,10 @@ def __getattr__(name: str):
         from evalkit.api import score
 
         return score
+    if name == "compare":
+        from evalkit.compare import compare
+
+        return compare
     if name == "InputError":
         from evalkit.errors import InputError
 

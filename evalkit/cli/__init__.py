@@ -13,6 +13,7 @@ from evalkit.errors import InputError, ModelError
 COMMANDS: dict[str, str] = {
     "score": "evalkit.cli.score",
     "report": "evalkit.cli.report",
+    "compare": "evalkit.cli.compare",
 }
 
 
