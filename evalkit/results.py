@@ -109,7 +109,7 @@ def _str(v: Any, where: str) -> str:
 def _num(v: Any, where: str) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise InputError(f"result: {where} must be a number, got {type(v).__name__}")
-    return float(v)
+    return v  # an int stays an int, so a saved result round-trips byte for byte
 
 
 def _int(v: Any, where: str) -> int:
