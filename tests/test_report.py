@@ -158,9 +158,9 @@ def test_spans_that_do_not_point_into_the_mt_are_input_errors(bad: Span, message
 
 
 def test_tokens_are_distinct_and_safe() -> None:
-    t = tokens(["chrf", "chrf++", "Word order", "word-order", "<x>", ""])
+    t = tokens(["chrf", "chrf++", "Word order", "word-order", "<x>", "", "Ünï-B", "東京"])
     assert t == {"chrf": "chrf", "chrf++": "chrfpp", "Word order": "word-order", "word-order": "word-order-2",
-                 "<x>": "x", "": "x-2"}
+                 "<x>": "x", "": "x-2", "Ünï-B": "uni-b", "東京": "x-3"}
 
 
 # --- HTML without a browser ----------------------------------------------------------------------------------------
@@ -397,3 +397,16 @@ def test_report_with_no_inputs_reports_on_the_default_run(tmp_path: Path) -> Non
     assert n_marks >= sum(1 for r in rows for s in r["spans"])  # overlaps split a span into several marks
     for row in dom.rows:
         assert row["mt"] in ts.systems["seed-mt"]
+    # the same report from a saved `evalkit score --spans post-edit -f json`, byte for byte
+    assert main(["score", "--spans", "post-edit", "-f", "json", "-o", str(tmp_path / "r.json"), "--workers", "1"]) == 0
+    assert main(["report", "-i", str(tmp_path / "r.json"), "-o", str(tmp_path / "saved")]) == 0
+    for suffix in (".html", ".md", ".jsonl"):
+        assert (tmp_path / f"saved{suffix}").read_bytes() == (tmp_path / f"default{suffix}").read_bytes()
+
+
+def test_result_from_dict_round_trips() -> None:
+    r = sample_result()
+    d = json.loads(json.dumps(r.to_dict()))
+    assert Result.from_dict(d).to_dict() == d
+    d["systems"][0]["segments"][0]["id"] = 7
+    assert Result.from_dict(d).systems[0].segments[0].id == "7"

@@ -7,6 +7,7 @@ compute offsets themselves (and never in a browser, where string offsets are UTF
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
@@ -103,7 +104,8 @@ def tokens(names: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     used: set[str] = set()
     for name in names:
-        base = re.sub(r"[^a-z0-9]+", "-", name.lower().replace("+", "p")).strip("-") or "x"
+        ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+        base = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower().replace("+", "p")).strip("-") or "x"
         tok, k = base, 2
         while tok in used:
             tok, k = f"{base}-{k}", k + 1
