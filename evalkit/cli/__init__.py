@@ -13,7 +13,9 @@ from evalkit.errors import InputError, ModelError
 COMMANDS: dict[str, str] = {
     "score": "evalkit.cli.score",
     "report": "evalkit.cli.report",
+    "metaeval": "evalkit.cli.metaeval",
     "compare": "evalkit.cli.compare",
+    "train-metric": "evalkit.cli.train_metric",
 }
 
 

@@ -54,8 +54,10 @@ class WMTLayout:
         return names
 
     def system_outputs(self, lp: str, **kw: bool) -> dict[str, list[str]]:
-        return {n: read_lines(self.root / "system-outputs" / lp / f"{n}.txt", allow_empty=True)
-                for n in self.system_names(lp, **kw)}
+        return {n: self.system_output(lp, n) for n in self.system_names(lp, **kw)}
+
+    def system_output(self, lp: str, name: str) -> list[str]:
+        return read_lines(self.root / "system-outputs" / lp / f"{name}.txt", allow_empty=True)
 
     def documents(self, lp: str) -> list[tuple[str, str]]:
         """(domain, document id) per segment."""
