@@ -102,4 +102,5 @@ def assemble(
 
             attach_spans(result, span_lists[sys_name])
         systems.append(result)
-    return Result(systems, notes=list(testset.notes))
+    metric_notes = [n for m in table.metrics.values() for n in getattr(m, "notes", [])]
+    return Result(systems, notes=list(testset.notes) + metric_notes)

@@ -10,7 +10,7 @@ from evalkit.config import load_config
 from evalkit.errors import InputError
 from evalkit.io.loader import FORMATS, load_testset
 from evalkit.io.records import Columns
-from evalkit.metrics import metric_names
+from evalkit.metrics import metric_labels
 from evalkit.report.atomic import write_atomic
 from evalkit.testset import TestSet
 
@@ -36,7 +36,7 @@ def add_input_args(p: argparse.ArgumentParser) -> None:
 def add_metric_args(p: argparse.ArgumentParser, default: list[str]) -> None:
     g = p.add_argument_group("metrics")
     g.add_argument("-m", "--metrics", nargs="+", default=None, metavar="NAME",
-                   help=f"metrics to compute (default: {' '.join(default)}; available: {', '.join(metric_names())})")
+                   help=f"metrics to compute (default: {' '.join(default)}; available: {', '.join(metric_labels())})")
     g.add_argument("--tokenize", "-tok", default=None, help="BLEU tokenizer (13a, intl, zh, ja-mecab, char, none, ...)")
     g.add_argument("--lowercase", "-lc", action="store_true", default=None, help="BLEU/chrF: lowercase")
     g.add_argument("--smooth-method", choices=["exp", "floor", "add-k", "none"], default=None, help="BLEU smoothing")
@@ -52,6 +52,13 @@ def add_metric_args(p: argparse.ArgumentParser, default: list[str]) -> None:
     g.add_argument("--ter-no-punct", action="store_true", default=None, help="TER: remove punctuation")
     g.add_argument("--ter-asian-support", action="store_true", default=None, help="TER: Asian character support")
     g.add_argument("--ter-case-sensitive", action="store_true", default=None, help="TER: case-sensitive")
+    g.add_argument("--model-path", metavar="DIR", default=None,
+                   help="neural metrics: a local copy of the encoder (default: the packaged one; also EVALKIT_ENCODER)")
+    g.add_argument("--neural-dtype", choices=["fp32", "int8"], default=None,
+                   help="comet-minilm: fp32, or int8 dynamic quantisation of the encoder (faster on a CPU)")
+    g.add_argument("--neural-cache", metavar="DIR|off", default=None,
+                   help="neural metrics: embedding cache folder (default ~/.cache/evalkit, or EVALKIT_CACHE_DIR); off disables")
+    g.add_argument("--batch-size", type=int, default=None, help="neural metrics: texts per batch (default 64)")
 
 
 def add_output_args(p: argparse.ArgumentParser, formats: list[str]) -> None:
@@ -80,7 +87,8 @@ def merged(args: argparse.Namespace, section: str, defaults: dict[str, Any]) -> 
 def metric_options(opts: dict[str, Any]) -> dict[str, Any]:
     keys = ["tokenize", "lowercase", "smooth_method", "smooth_value", "max_ngram_order", "trg_lang",
             "chrf_char_order", "chrf_word_order", "chrf_beta", "chrf_whitespace", "chrf_eps_smoothing",
-            "ter_normalized", "ter_no_punct", "ter_asian_support", "ter_case_sensitive"]
+            "ter_normalized", "ter_no_punct", "ter_asian_support", "ter_case_sensitive",
+            "model_path", "neural_dtype", "neural_cache", "batch_size"]
     out = {k: opts.get(k) for k in keys if opts.get(k) is not None}
     for k in list(out):
         if k.startswith("chrf_"):

@@ -15,9 +15,12 @@ REGISTRY: dict[str, str] = {
     "chrf": "evalkit.metrics.lexical:CHRF",
     "chrf++": "evalkit.metrics.lexical:CHRFPP",
     "ter": "evalkit.metrics.lexical:TER",
+    "comet-minilm": "evalkit.neural.metric:CometMiniLM",
+    "embed-sim-use": "evalkit.neural.metric:EmbedSimUSE",
 }
 
-ALIASES: dict[str, str] = {"chrf2": "chrf", "chrfpp": "chrf++", "chrf2++": "chrf++", "sacrebleu": "bleu"}
+ALIASES: dict[str, str] = {"chrf2": "chrf", "chrfpp": "chrf++", "chrf2++": "chrf++", "sacrebleu": "bleu",
+                           "evalkit-comet-minilm": "comet-minilm", "embed-sim": "embed-sim-use"}
 
 __all__ = ["Metric", "SegmentScoreMetric", "REGISTRY", "register", "resolve_name", "build_metric", "metric_names"]
 
@@ -28,6 +31,13 @@ def register(name: str, target: str) -> None:
 
 def metric_names() -> list[str]:
     return list(REGISTRY)
+
+
+def metric_labels() -> list[str]:
+    """Names for help texts, with the target languages of metrics that support only some."""
+    from evalkit.neural.languages import describe
+
+    return [f"{n} ({describe(n)})" if describe(n) else n for n in REGISTRY]
 
 
 def resolve_name(name: str) -> str:

@@ -1,0 +1,257 @@
+"""Neural metrics in the statistics engine: one score per segment, rows ``[score, 1]``.
+
+* ``comet-minilm`` (evalkit-COMET-MiniLM): evalkit's COMET-style estimator on all-MiniLM-L6-v2, trained
+  on WMT22 DA, TED MQM and MLQE-PE (see weights/MODEL_CARD.md). English targets. Not Unbabel's COMET.
+* ``embed-sim-use``: cosine similarity of hypothesis and reference embeddings from the multilingual
+  Universal Sentence Encoder: an embedding similarity, not a trained quality estimator.
+
+Both embed each distinct text once through the shared predict loop and its on-disk cache; a segment
+with several references gets the mean of its per-reference scores.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from abc import abstractmethod
+from collections.abc import Sequence
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from evalkit import __version__
+from evalkit.errors import InputError, ModelError
+from evalkit.metrics.base import SegmentScoreMetric, bootstrap_fields
+from evalkit.neural.languages import TARGET_LANGUAGES, language_warning
+from evalkit.neural.predict import PredictInfo, VectorCache, default_cache_dir, predict
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+DTYPES = ("fp32", "int8")
+NO_CACHE = ("off", "none", "no", "")
+
+
+def _threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class _EmbeddingMetric(SegmentScoreMetric):
+    """Shared plumbing: lazy model, cached embeddings, multi-reference averaging, notes for the result."""
+
+    in_process: ClassVar[bool] = True
+
+    def __init__(self, batch_size: int = 64, neural_cache: str | None = None, trg_lang: str = "",
+                 progress: bool | None = None) -> None:
+        if int(batch_size) < 1:
+            raise InputError(f"{self.name}: batch size must be at least 1, got {batch_size}")
+        self.batch_size = int(batch_size)
+        cache = default_cache_dir() if neural_cache is None else neural_cache
+        self.cache_dir = None if str(cache).strip().lower() in NO_CACHE else Path(cache).expanduser()
+        self._cache: VectorCache | None = None
+        self.trg_lang = trg_lang or ""
+        self.progress = progress
+        self.info = PredictInfo()
+        self.warnings: list[str] = []
+        self._nrefs: int | None = None
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return TARGET_LANGUAGES[self.name]
+
+    # --- what subclasses provide -----------------------------------------------------------------
+    @abstractmethod
+    def _embed_batch(self, texts: list[str]) -> tuple[np.ndarray, int]:
+        """(batch, dim) sentence vectors and the number of truncated texts."""
+
+    @abstractmethod
+    def _pair_scores(self, hyp: np.ndarray, ref: np.ndarray, src: np.ndarray | None) -> np.ndarray:
+        """One score per row of aligned hypothesis/reference(/source) vectors."""
+
+    @abstractmethod
+    def _cache_signature(self) -> str:
+        """Everything the cached embeddings depend on."""
+
+    @abstractmethod
+    def _signature_fields(self) -> str:
+        """Model, encoder, languages, dtype and versions for the signature."""
+
+    # --- shared --------------------------------------------------------------------------------------
+    def signature(self, bootstrap: tuple[int, int | None] | None = None) -> str:
+        nrefs = f"nrefs:{self._nrefs}|" if self._nrefs is not None else ""
+        return f"{nrefs}{bootstrap_fields(bootstrap)}{self._signature_fields()}"
+
+    @property
+    def notes(self) -> list[str]:
+        out = list(self.warnings)
+        if self.info.truncated:
+            out.append(f"{self.name}: {self.info.truncated} of {self.info.computed} embedded texts were longer than "
+                       f"the model's maximum length and were truncated")
+        return out
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if self.cache_dir is not None and self._cache is None:
+            try:
+                self._cache = VectorCache(self.cache_dir)
+            except OSError as exc:
+                raise InputError(f"{self.cache_dir}: cannot use it as the neural cache ({exc}); "
+                                 "give another folder with --neural-cache DIR or turn it off with --neural-cache off") from None
+        vectors, info = predict(list(texts), self._embed_batch, signature=self._cache_signature(), cache=self._cache,
+                                batch_size=self.batch_size, progress=self.progress, description=f"{self.name}")
+        self.info.add(info)
+        return vectors
+
+    def prepare(self, refs: Sequence[Sequence[str]], srcs: Sequence[str] | None = None) -> Any:
+        streams = [list(stream) for stream in refs]
+        self._nrefs = len(streams)
+        warning = language_warning(self.name, self.trg_lang, [t for t in (streams[0] if streams else []) if t])
+        if warning and warning not in self.warnings:
+            self.warnings.append(warning)
+            print(f"evalkit: warning: {warning}", file=sys.stderr)
+        embedded = [self.embed([t if t is not None else "" for t in s]) for s in streams]
+        masks = [np.array([t is not None for t in s]) for s in streams]
+        src = self.embed(list(srcs)) if srcs is not None and self._wants_source() else None
+        return embedded, masks, src
+
+    def _wants_source(self) -> bool:
+        return False
+
+    def score_segments(self, hyps, refs, prepared, srcs=None) -> np.ndarray:
+        if prepared is None:
+            prepared = self.prepare(refs, srcs)
+        ref_vecs, masks, src_vec = prepared
+        hyp_vec = self.embed(hyps)
+        total = np.zeros(len(hyps))
+        count = np.zeros(len(hyps))
+        for vecs, mask in zip(ref_vecs, masks):
+            scores = self._pair_scores(hyp_vec, vecs, src_vec)
+            total += np.where(mask, scores, 0.0)
+            count += mask
+        if (count == 0).any():
+            raise InputError(f"{self.name}: segment {int(np.argmax(count == 0)) + 1} has no reference")
+        return total / count
+
+
+class CometMiniLM(_EmbeddingMetric):
+    """evalkit-COMET-MiniLM: a COMET-style estimator (not Unbabel's COMET) for English targets."""
+
+    name: ClassVar[str] = "comet-minilm"
+    display: ClassVar[str] = "COMET-MiniLM"
+
+    def __init__(self, model_path: str | None = None, neural_dtype: str = "fp32", batch_size: int = 64,
+                 neural_cache: str | None = None, trg_lang: str = "", weights_dir: str | None = None,
+                 progress: bool | None = None) -> None:
+        super().__init__(batch_size, neural_cache, trg_lang, progress)
+        if neural_dtype not in DTYPES:
+            raise InputError(f"{self.name}: dtype must be one of {', '.join(DTYPES)}, got {neural_dtype!r}")
+        self.dtype = neural_dtype
+        self.model_path = model_path
+        self.weights_dir = Path(weights_dir) if weights_dir else WEIGHTS_DIR
+        from evalkit.neural.encoder import file_sha256, locate_encoder
+        from evalkit.neural.model import EstimatorConfig, model_files
+
+        cfg_path, w_path = model_files(self.weights_dir, self.name)
+        if not cfg_path.is_file() or not w_path.is_file():
+            raise ModelError(f"{self.weights_dir}: the trained {self.name} weights are missing ({w_path.name}); "
+                             "reinstall evalkit or train them with `evalkit train-metric --config configs/train-metric.toml`")
+        self.config = EstimatorConfig.load(cfg_path)
+        self.model_checksum = file_sha256(w_path)[:12]
+        self.location = locate_encoder(self.config.encoder, model_path)
+        self._loaded: tuple[Any, Any] | None = None
+
+    def _load(self) -> tuple[Any, Any]:
+        if self._loaded is None:
+            import torch
+
+            from evalkit.neural.encoder import TransformerEncoder
+            from evalkit.neural.model import load_estimator
+
+            torch.set_num_threads(_threads())
+            estimator, tuned = load_estimator(self.weights_dir, self.name)
+            encoder = TransformerEncoder(self.location, estimator.config.max_length)
+            if encoder.checksum != estimator.config.encoder_checksum:
+                raise ModelError(
+                    f"{self.location.path}: encoder checksum {encoder.checksum} differs from the one {self.name} was "
+                    f"trained on ({estimator.config.encoder_checksum}); point --model-path/EVALKIT_ENCODER at a copy "
+                    f"of {estimator.config.encoder}")
+            if tuned:
+                missing = set(tuned) - set(encoder.model.state_dict())
+                if missing:
+                    raise ModelError(f"{self.name}: fine-tuned tensors {sorted(missing)[:3]} do not fit the encoder")
+                encoder.model.load_state_dict(tuned, strict=False)
+            if self.dtype == "int8":
+                encoder.quantize_int8()
+            self._loaded = (encoder, estimator)
+        return self._loaded
+
+    def _embed_batch(self, texts: list[str]) -> tuple[np.ndarray, int]:
+        import torch
+
+        encoder, estimator = self._load()
+        batch, truncated = encoder.tokenize(texts)
+        with torch.inference_mode():
+            return estimator.sentence(encoder(**batch)).float().numpy(), truncated
+
+    def _pair_scores(self, hyp: np.ndarray, ref: np.ndarray, src: np.ndarray | None) -> np.ndarray:
+        import torch
+
+        _, estimator = self._load()
+        out = []
+        with torch.inference_mode():
+            for i in range(0, len(hyp), 4096):
+                s = torch.from_numpy(src[i:i + 4096]) if src is not None else None
+                out.append(estimator.score_sentences(torch.from_numpy(hyp[i:i + 4096]),
+                                                     torch.from_numpy(ref[i:i + 4096]), s).numpy())
+        return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
+
+    def _wants_source(self) -> bool:
+        return self.config.use_source
+
+    def _versions(self) -> str:
+        return f"evalkit:{__version__}|torch:{version('torch')}"
+
+    def _cache_signature(self) -> str:
+        return (f"{self.name}@{self.model_checksum}|{self.config.encoder}@{self.config.encoder_checksum}|"
+                f"len:{self.config.max_length}|dtype:{self.dtype}|torch:{version('torch')}")
+
+    def _signature_fields(self) -> str:
+        return (f"model:{self.name}@{self.model_checksum}|encoder:{self.config.encoder}@{self.config.encoder_checksum}|"
+                f"trg:{'+'.join(self.languages)}|dtype:{self.dtype}|{self._versions()}")
+
+
+class EmbedSimUSE(_EmbeddingMetric):
+    """Cosine similarity of multilingual USE v3 embeddings (hypothesis vs reference), in [-1, 1]."""
+
+    name: ClassVar[str] = "embed-sim-use"
+    display: ClassVar[str] = "EmbedSim-USE"
+
+    def __init__(self, batch_size: int = 64, neural_cache: str | None = None, trg_lang: str = "",
+                 progress: bool | None = None) -> None:
+        super().__init__(batch_size, neural_cache, trg_lang, progress)
+        self._encoder: Any = None
+
+    def _load(self) -> Any:
+        if self._encoder is None:
+            from evalkit.neural.encoder import USEEncoder
+
+            self._encoder = USEEncoder(threads=_threads())
+        return self._encoder
+
+    def _embed_batch(self, texts: list[str]) -> tuple[np.ndarray, int]:
+        vecs, truncated = self._load().embed(texts)
+        norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+        return vecs / np.where(norms > 0, norms, 1.0), truncated
+
+    def _pair_scores(self, hyp: np.ndarray, ref: np.ndarray, src: np.ndarray | None) -> np.ndarray:
+        return np.clip(np.einsum("ij,ij->i", hyp.astype(np.float64), ref.astype(np.float64)), -1.0, 1.0)
+
+    def _cache_signature(self) -> str:
+        enc = self._load()
+        return f"{self.name}|{enc.name}@{enc.version}/{enc.checksum}|numpy:{np.__version__}"
+
+    def _signature_fields(self) -> str:
+        enc = self._load()
+        return (f"model:{self.name}|encoder:{enc.name}@{enc.version}/{enc.checksum}|"
+                f"trg:{'+'.join(self.languages)}|dtype:fp32|evalkit:{__version__}|numpy:{np.__version__}")
