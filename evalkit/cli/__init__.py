@@ -15,6 +15,7 @@ COMMANDS: dict[str, str] = {
     "report": "evalkit.cli.report",
     "metaeval": "evalkit.cli.metaeval",
     "compare": "evalkit.cli.compare",
+    "train-metric": "evalkit.cli.train_metric",
 }
 
 
