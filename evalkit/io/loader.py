@@ -111,7 +111,7 @@ def load_testset(
 
 def _load_documents(hyp_paths: Sequence[str | Path], ref_paths: Sequence[str | Path], names: list[str]) -> TestSet:
     from evalkit.io.document import read_document
-    from evalkit.io.realign import realign
+    from evalkit.io.realign import realign_document
 
     if not ref_paths:
         raise InputError("no references given (use -r/--ref)")
@@ -122,15 +122,24 @@ def _load_documents(hyp_paths: Sequence[str | Path], ref_paths: Sequence[str | P
     for p, d in zip(ref_paths[1:], ref_docs[1:]):
         if len(d.segments) != n:
             raise InputError(f"{p}: {len(d.segments)} segments but {ref_paths[0]} has {n}; references must align")
+    for p, d in zip(ref_paths, ref_docs):
+        if d.dropped:
+            notes.append(_dropped_note(p, d.dropped))
     systems: dict[str, list[str]] = {}
     for name, path in zip(names, hyp_paths):
         doc = read_document(path)
         if doc.dropped:
-            notes.append(f"{path}: dropped {len(doc.dropped)} boilerplate line(s): "
-                         + "; ".join(repr(x[:60]) for x in doc.dropped))
-        segs = doc.segments
-        if len(segs) != n:
-            segs = realign(segs, refs[0])
-            notes.append(f"{path}: {len(doc.segments)} segments resegmented to the reference's {n} by edit distance")
+            notes.append(_dropped_note(path, doc.dropped))
+        segs, changed = realign_document(doc, ref_docs[0])
+        if changed is None:
+            notes.append(f"{path}: {len(doc.segments)} segments resegmented to the reference's {n} "
+                         "by minimum edit distance (the paragraphs differ)")
+        elif changed:
+            notes.append(f"{path}: paragraph(s) {', '.join(str(p + 1) for p in changed)} split into sentences "
+                         "differently from the reference; resegmented to it by minimum edit distance")
         systems[name] = segs
     return TestSet(refs=refs, systems=systems, notes=notes)
+
+
+def _dropped_note(path: str | Path, dropped: list[str]) -> str:
+    return f"{path}: dropped {len(dropped)} boilerplate line(s): " + "; ".join(repr(x[:60]) for x in dropped)
