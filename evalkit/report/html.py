@@ -32,7 +32,7 @@ from evalkit.report.spanview import (
     worst_severity,
 )
 from evalkit.report.text import sort_key_metric, worst_first
-from evalkit.results import Result, SegmentResult, Span, SystemResult
+from evalkit.results import Result, SegmentResult, Span
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STYLESHEET = "report.css"
