@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from evalkit.errors import InputError
 from evalkit.results import Result, SegmentResult, Span, SystemResult
+from evalkit.spans.classify import count_spans
 
 SEVERITIES = ("critical", "major", "minor")
 
@@ -67,12 +68,9 @@ def pieces(hyp: str, spans: list[Span]) -> list[Piece]:
 
 
 def span_counts(system: SystemResult) -> dict[str, Counter[str]]:
-    """category -> severity -> count, counted from the segments the report shows."""
-    counts: dict[str, Counter[str]] = {}
-    for seg in system.segments:
-        for sp in seg.spans or []:
-            counts.setdefault(sp.category, Counter())[sp.severity] += 1
-    return counts
+    """category -> severity -> count over the segments the report shows (absent severities read 0)."""
+    per_segment = [seg.spans or [] for seg in system.segments]
+    return {cat: Counter(by_sev) for cat, by_sev in count_spans(per_segment).items()}
 
 
 def severities_in(result: Result) -> list[str]:
