@@ -1,0 +1,146 @@
+"""Garbled spans for a whole test set: align -> merge -> classify, in one of two modes.
+
+``post-edit``: the reference corrects this very MT, so every edit TER needs is an error (confidence 1).
+Tokens are compared case-sensitively, so a wrong capital is an error too.
+
+``reference``: the reference is an independent translation, and a plain diff would flag every paraphrase.
+An MT word the diff marks is kept as an error only if no reference word is close to it in MiniLM's
+contextual embedding space (cosine below ``support``); an omission only if a missing reference content word
+has no close MT word. Spans of function words only are dropped (against an independent reference they
+are nearly always wording choices). Confidence is 1 - the mean best cosine of the span's words. The
+settings were chosen on Google's MQM of the WMT21 TED talks and on BioMQM (never on WMT23: test data);
+``bench/bench_spans.py`` shows the effect.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from evalkit.errors import InputError
+from evalkit.results import Span, SystemResult
+from evalkit.spans.align import align_words
+from evalkit.spans.classify import classify, count_spans, is_content, mqm_score
+from evalkit.spans.merge import Candidate, merge
+from evalkit.spans.tokenize import punct_tokens
+from evalkit.spans.types import Alignment
+from evalkit.testset import TestSet
+
+MODES = ("post-edit", "reference")
+
+
+@dataclass(frozen=True)
+class ReferenceSettings:
+    """Reference-mode evidence thresholds (tuned on TED and BioMQM, see the module doc)."""
+
+    support: float = 0.75
+    max_gap: int = 0
+    drop_function_only: bool = True
+
+
+def align_tokens(hyp: str, ref: str, *, case_sensitive: bool = True) -> Alignment:
+    """TER alignment over words with punctuation split off, so a span never swallows a stray comma."""
+    hyp_tokens, ref_tokens = punct_tokens(hyp), punct_tokens(ref)
+    fold = (lambda s: s) if case_sensitive else str.lower
+    hyp_keys = [fold(t.text) for t in hyp_tokens]
+    ref_keys = [fold(t.text) for t in ref_tokens]
+    pairs, moved = align_words(hyp_keys, ref_keys)
+    return Alignment(hyp_tokens, ref_tokens, pairs, {i for block in moved for i in block}, len(moved))
+
+
+def _mode(mode: str) -> str:
+    if mode not in MODES:
+        raise InputError(f"unknown span mode {mode!r}: use one of {', '.join(MODES)}")
+    return mode
+
+
+def spans_post_edit(mt: str, refs: Sequence[str]) -> list[Span]:
+    """Every edit from MT to its closest post-edit, classified."""
+    alignments = [align_tokens(mt, r) for r in refs if r]
+    return _classify_all(mt, refs, alignments, merge(alignments), None)
+
+
+def _classify_all(mt: str, refs: Sequence[str], alignments: Sequence[Alignment], cands: Sequence[Candidate],
+                  conf: Sequence[float] | None) -> list[Span]:
+    live = [r for r in refs if r]
+    out = []
+    for k, c in enumerate(cands):
+        al = alignments[c.ref]
+        out.append(classify(c, mt, al.hyp_tokens, live[c.ref], al.ref_tokens,
+                            confidence=1.0 if conf is None else conf[k]))
+    return out
+
+
+class ReferenceAnnotator:
+    """Reference-mode spans, with the encoder's word vectors computed in batches for many segments."""
+
+    def __init__(self, settings: ReferenceSettings | None = None, encoder: object | None = None) -> None:
+        from evalkit.spans.similarity import WordEncoder
+
+        self.settings = settings or ReferenceSettings()
+        self.encoder = encoder if encoder is not None else WordEncoder()
+
+    def annotate(self, mts: Sequence[str], refs: Sequence[Sequence[str]]) -> list[list[Span]]:
+        """Spans for each MT ``mts[i]`` against its references ``refs[i]``."""
+        live = [[r for r in rs if r] for rs in refs]
+        aligns = [[align_tokens(mt, r, case_sensitive=False) for r in rs] for mt, rs in zip(mts, live, strict=True)]
+        texts, toks = [], []
+        for mt, rs, als in zip(mts, live, aligns):
+            if als:
+                texts.append(mt)
+                toks.append(als[0].hyp_tokens)
+            for r, al in zip(rs, als):
+                texts.append(r)
+                toks.append(al.ref_tokens)
+        vecs = iter(self.encoder.encode(texts, toks))  # type: ignore[attr-defined]
+        return [self._segment(mt, rs, als, vecs) for mt, rs, als in zip(mts, live, aligns)]
+
+    def _segment(self, mt: str, refs: list[str], als: list[Alignment], vecs: object) -> list[Span]:
+        if not als:
+            return []
+        s = self.settings
+        mt_vec = next(vecs)  # type: ignore[call-overload]
+        ref_vecs = [next(vecs) for _ in refs]  # type: ignore[call-overload]
+        sims = [mt_vec @ rv.T if len(mt_vec) and len(rv) else np.zeros((len(mt_vec), len(rv))) for rv in ref_vecs]
+        hyp_best = [m.max(axis=1) if m.shape[1] else np.zeros(m.shape[0]) for m in sims]
+        ref_best = [m.max(axis=0) if m.shape[0] else np.zeros(m.shape[1]) for m in sims]
+        supported = [(hb >= s.support).tolist() for hb in hyp_best]
+        cands, conf = [], []
+        for c in merge(als, supported=supported, max_gap=s.max_gap):
+            al = als[c.ref]
+            if c.kind == "omission":
+                missing = [j for j in c.ref_idx if is_content(al.ref_tokens[j].text)]
+                scores = [float(ref_best[c.ref][j]) for j in missing]
+                if not missing or min(scores) >= s.support:
+                    continue
+                conf.append(1.0 - float(np.mean(scores)))
+            else:
+                words = [al.hyp_tokens[i].text for i in range(c.lo, c.hi)]
+                refw = [al.ref_tokens[j].text for j in c.ref_idx]
+                if s.drop_function_only and c.kind != "shift" and not any(is_content(w) for w in words + refw):
+                    continue
+                conf.append(1.0 - float(np.mean([max(hb[i] for hb in hyp_best) for i in range(c.lo, c.hi)])))
+            cands.append(c)
+        return _classify_all(mt, refs, als, cands, [min(1.0, max(0.0, x)) for x in conf])
+
+
+def annotate_testset(testset: TestSet, mode: str = "post-edit",
+                     settings: ReferenceSettings | None = None) -> dict[str, list[list[Span]]]:
+    """``{system: [spans of segment i]}`` for every system of the test set."""
+    mode = _mode(mode)
+    refs = [testset.segment_refs(i) for i in range(len(testset))]
+    if mode == "post-edit":
+        return {name: [spans_post_edit(h, r) for h, r in zip(hyps, refs)] for name, hyps in testset.systems.items()}
+    annotator = ReferenceAnnotator(settings)
+    return {name: annotator.annotate(hyps, refs) for name, hyps in testset.systems.items()}
+
+
+def attach_spans(system_result: SystemResult, spans: Sequence[Sequence[Span]]) -> None:
+    """Set ``spans`` and ``mqm`` on every segment and the system's ``span_counts``."""
+    if len(spans) != len(system_result.segments):
+        raise InputError(f"{system_result.name}: {len(spans)} span lists for {len(system_result.segments)} segments")
+    for seg, seg_spans in zip(system_result.segments, spans):
+        seg.spans = list(seg_spans)
+        seg.mqm = mqm_score(seg_spans)
+    system_result.span_counts = count_spans(spans)
