@@ -21,7 +21,7 @@ from evalkit.metrics.base import Metric
 from evalkit.stats.clusters import clusters as make_clusters
 from evalkit.stats.multiple import holm
 from evalkit.stats.resample import SACREBLEU_SEED, interval
-from evalkit.stats.significance import DEFAULT_SAMPLES, TESTS, PairedTests
+from evalkit.stats.significance import DEFAULT_SAMPLES, TIES, PairedTests
 from evalkit.stats.table import SegmentTable, compute_table
 from evalkit.testset import TestSet
 
@@ -261,6 +261,7 @@ def compare(
     n_ar: int | None = None,
     seed: int | None = SACREBLEU_SEED,
     alpha: float = 0.05,
+    ties: str = "inclusive",
     spans: str | None = None,
     workers: int | None = None,
     table: SegmentTable | None = None,
@@ -275,7 +276,9 @@ def compare(
     ``1/(N+1)`` could not survive the correction (:func:`resolution_samples`). CIs come from the bootstrap
     samples.
     P-values are Holm-corrected within each (metric, test) family of pairs. ``spans`` ("post-edit" or
-    "reference") adds span error rates per 100 MT words by severity.
+    "reference") adds span error rates per 100 MT words by severity. ``ties="strict"`` counts resampled
+    differences equal to the observed one as less extreme, as sacrebleu does (see
+    :mod:`evalkit.stats.significance`); the default counts them as at least as extreme.
     """
     if testset is None:
         testset = TestSet(refs=refs if refs is not None else [], systems=dict(systems or {}), srcs=srcs)  # type: ignore[arg-type]
@@ -283,6 +286,8 @@ def compare(
     if len(names) < 2:
         raise InputError(f"compare needs at least two systems, got {len(names)} (give several -t files)")
     tests = parse_tests(test)
+    if ties not in TIES:
+        raise InputError(f"ties must be one of {', '.join(TIES)}, got {ties!r}")
     if not 0.0 < alpha < 1.0:
         raise InputError(f"alpha must be between 0 and 1, got {alpha}")
     pairs = choose_pairs(names, baseline)
@@ -301,7 +306,8 @@ def compare(
         from evalkit.api import build_metrics
 
         table = compute_table(testset, build_metrics(metrics, options), workers=workers, progress=progress)
-    engine = PairedTests(table.metrics, table.stats, names, n_bootstrap=int(nb), n_ar=int(na), seed=seed)
+    engine = PairedTests(table.metrics, table.stats, names, n_bootstrap=int(nb), n_ar=int(na), seed=seed,
+                         ties=ties)
 
     summaries: dict[str, dict[str, MetricSummary]] = {s: {} for s in names}
     pair_results: list[PairComparison] = []
@@ -353,6 +359,7 @@ def compare(
         "seed": seed,
         "alpha": alpha,
         "correction": "holm",
+        "ties": ties,
         "baseline": baseline,
         "pairs": "baseline" if baseline is not None else "all",
         "cluster_test": tests[0] if baseline is None else None,

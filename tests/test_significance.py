@@ -63,6 +63,19 @@ SACREBLEU_AR10000 = {
 }
 
 
+# sacrebleu 2.6.0 PairedTest on the first 300 segments, systems FBK and online-B against LIUM-NMT, BLEU
+# (tokenize none), chrF and TER; AR with 2000 trials, bootstrap with 1000. TER's AR null has exact ties here.
+SLICE = 300
+SLICE_SYSTEMS = ["newstest2017.FBK.4870.en-de", "newstest2017.online-B.0.en-de"]
+SACREBLEU_SLICE = {
+    "ar": {"bleu": [0.7016491754122939, 0.5667166416791605], "chrf": [0.18490754622688654, 0.4892553723138431],
+           "ter": [0.7066466766616691, 0.33933033483258374]},
+    "bootstrap": {"bleu": [0.24175824175824176, 0.2017982017982018],
+                  "chrf": [0.09290709290709291, 0.15884115884115885],
+                  "ter": [0.25374625374625376, 0.1258741258741259]},
+}
+
+
 def _read(path: Path) -> list[str]:
     # sacrebleu's test reads its pickle of stripped lines; the shared text files hold the same lines.
     return [line.strip() for line in path.read_text(encoding="utf-8").split("\n")[:-1]]
@@ -128,6 +141,23 @@ def test_paired_ar_reproduces_sacrebleu(wmt17):
     assert np.array_equal(swapped, tests.ar("bleu", pairs[:3]))
 
 
+def test_strict_ties_reproduce_sacrebleu_on_every_metric(shared_data_dir):
+    folder = shared_data_dir / "sacrebleu-reference" / "wmt17_en_de_systems_txt"
+    systems = [BASELINE, *SLICE_SYSTEMS]
+    ts = TestSet(refs=[_read(folder / "newstest2017.reference.en-de.txt")[:SLICE]],
+                 systems={n: _read(folder / f"{n}.txt")[:SLICE] for n in systems})
+    sliced = compute_table(ts, build_metrics(["bleu", "chrf", "ter"], {"tokenize": "none"}), workers=1)
+    pairs = [(n, BASELINE) for n in SLICE_SYSTEMS]
+    strict = PairedTests(sliced.metrics, sliced.stats, systems, n_bootstrap=1000, n_ar=2000, ties="strict")
+    inclusive = PairedTests(sliced.metrics, sliced.stats, systems, n_bootstrap=1000, n_ar=2000)
+    for test, by_metric in SACREBLEU_SLICE.items():
+        for metric, expected in by_metric.items():
+            assert strict.run(test, metric, pairs) == pytest.approx(expected, abs=1e-12), (test, metric)
+            assert np.all(inclusive.run(test, metric, pairs) >= strict.run(test, metric, pairs))
+    # TER's AR null has exact ties, which the textbook rule counts and sacrebleu's does not.
+    assert inclusive.ar("ter", pairs)[0] > strict.ar("ter", pairs)[0]
+
+
 def test_holm_hand_computed():
     # sorted: .005*4=.02, .01*3=.03, .03*2=.06, .04*1=.04 -> running max .02 .03 .06 .06
     assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
@@ -136,9 +166,10 @@ def test_holm_hand_computed():
     assert holm([]).shape == (0,)
 
 
-def test_p_value_definition_counts_ties():
+def test_p_value_definition_and_ties():
     null = np.array([[0.1, 0.5, 0.5, 0.9]])
     assert p_values(null, np.array([0.5]))[0] == pytest.approx((3 + 1) / 5)
+    assert p_values(null, np.array([0.5]), "strict")[0] == pytest.approx((1 + 1) / 5)
     assert p_values(null, np.array([1.0]))[0] == pytest.approx(1 / 5)
 
 
@@ -183,13 +214,16 @@ def test_segment_score_metric_matches_brute_force():
 
 
 def test_identical_systems_are_not_significant():
-    # sacrebleu's strict '>' would report the smallest possible p-value here (1/(trials+1)).
     metric = _Scores()
     x = [str(float(v)) for v in np.linspace(0, 1, 40)]
     stats = {(s, "num"): metric.segment_stats(x, [], None) for s in ("A", "B")}
     tests = PairedTests({"num": metric}, stats, ["A", "B"], n_bootstrap=200, n_ar=500)
     assert tests.bootstrap("num", [("A", "B")])[0] == 1.0
     assert tests.ar("num", [("A", "B")])[0] == 1.0
+    # sacrebleu's strict '>' reports the smallest possible p-value for identical systems.
+    strict = PairedTests({"num": metric}, stats, ["A", "B"], n_bootstrap=200, n_ar=500, ties="strict")
+    assert strict.bootstrap("num", [("A", "B")])[0] == pytest.approx(1 / 201)
+    assert strict.ar("num", [("A", "B")])[0] == pytest.approx(1 / 501)
 
 
 def test_swap_products_in_blocks_equal_one_product():

@@ -19,6 +19,7 @@ DEFAULTS: dict[str, Any] = {
     "n": None,
     "seed": None,
     "alpha": 0.05,
+    "ties": "inclusive",
     "baseline": None,
     "all_pairs": False,
     "spans": None,
@@ -51,6 +52,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--seed", type=int, default=None,
                    help="random seed (default: $SACREBLEU_SEED if set, else 12345, as sacrebleu)")
     g.add_argument("--alpha", type=float, default=None, help="significance level for clusters and marks (default 0.05)")
+    g.add_argument("--ties", choices=["inclusive", "strict"], default=None,
+                   help="a resampled difference equal to the observed one counts as at least as extreme (inclusive, "
+                        "the textbook rule, default) or not (strict: sacrebleu's and multeval's rule, which gives "
+                        "identical systems the smallest p-value)")
     g.add_argument("--spans", choices=["post-edit", "reference", "none"], default=None,
                    help="also report span errors per 100 MT words by severity (see `evalkit score --spans`)")
     add_output_args(p, FORMATS)
@@ -105,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
             n=opts.get("n"),
             seed=_seed(opts.get("seed")),
             alpha=float(opts["alpha"]),
+            ties=str(opts["ties"]),
             spans=spans,
             workers=opts.get("workers"),
         )
