@@ -24,6 +24,19 @@ def highlight(hyp: str, spans: list[Span] | None) -> Text:
     return text
 
 
+def span_lines(spans: list[Span] | None) -> Text:
+    """One line per span, so the errors stay readable where colours are lost (pipes, logs, CI)."""
+    out = Text()
+    for sp in sorted(spans or [], key=lambda s: (s.start, s.end)):
+        if out:
+            out.append("\n")
+        out.append(f"{sp.severity} {sp.category}: ", style=SEVERITY_STYLE.get(sp.severity, "red"))
+        out.append(f"“{sp.text}”" if sp.text else f"(missing at {sp.start})")
+        if sp.ref_text:
+            out.append(f" → “{sp.ref_text}”", style="green")
+    return out
+
+
 def _fmt_score(value: float) -> str:
     return f"{value:.2f}"
 
@@ -76,13 +89,18 @@ def segment_table(s: SystemResult, limit: int | None) -> Table:
     has_spans = any(seg.spans is not None for seg in s.segments)
     table.add_column("MT" + (" (garbled spans highlighted)" if has_spans else ""), ratio=3)
     table.add_column("reference", ratio=3, style="dim")
+    if has_spans:
+        table.add_column("garbled spans (MT → reference)", ratio=3)
     for seg in shown:
-        table.add_row(
+        cells = [
             seg.id,
             *(_fmt_score(seg.scores[k]) for k in s.metrics),
             highlight(seg.hyp, seg.spans),
             Text(seg.refs[0] if seg.refs else ""),
-        )
+        ]
+        if has_spans:
+            cells.append(span_lines(seg.spans))
+        table.add_row(*cells)
     return table
 
 
