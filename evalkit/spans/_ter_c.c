@@ -5,7 +5,7 @@
  * storage: each distance-matrix row keeps just its beam window (the last row and row 0 are full), so
  * memory is O(n * beam + m) instead of O(n * m).
  *
- * ter(hyp: sequence of int, ref: sequence of int) ->
+ * ter(hyp: sequence of int, ref: sequence of int, shifts: bool = True) ->
  *     (num_shifts, edit_distance, trace: str, perm: list[int], shifts: list[(start, length, target)])
  */
 #define PY_SSIZE_T_CLEAN
@@ -199,7 +199,7 @@ typedef struct {
 } Result;
 
 /* Returns 0, -1 (out of memory) or -2 (backtrace left the beam). Runs without the GIL. */
-static int ter_core(const int *hyp, Py_ssize_t n, const int *ref, Py_ssize_t m, Result *res) {
+static int ter_core(const int *hyp, Py_ssize_t n, const int *ref, Py_ssize_t m, int do_shifts, Result *res) {
     Layout L = {0};
     Rows cur = {0}, scratch = {0};
     int *words = NULL, *shifted = NULL, *best_words = NULL, *tmp_perm = NULL, *align = NULL;
@@ -249,7 +249,7 @@ static int ter_core(const int *hyp, Py_ssize_t n, const int *ref, Py_ssize_t m, 
     memcpy(words, hyp, sizeof(int) * n);
     score = fill(&L, &cur, &cur, words, 0, 1);
 
-    for (;;) {
+    while (do_shifts) {
         Py_ssize_t tl = backtrace(&L, &cur, res->trace), ph = -1, pr = -1, sh, k;
         int have_best = 0, stop = 0;
         long long b_gain = 0, b_len = 0, b_sh = 0, b_idx = 0;
@@ -389,13 +389,13 @@ fail:
 static PyObject *py_ter(PyObject *self, PyObject *args) {
     PyObject *hyp_obj, *ref_obj, *perm = NULL, *shifts = NULL, *out = NULL;
     Py_ssize_t n = 0, m = 0, i;
-    int *hyp = NULL, *ref = NULL, rc;
+    int *hyp = NULL, *ref = NULL, rc, do_shifts = 1;
     Result res = {0};
     (void)self;
-    if (!PyArg_ParseTuple(args, "OO", &hyp_obj, &ref_obj)) return NULL;
+    if (!PyArg_ParseTuple(args, "OO|p", &hyp_obj, &ref_obj, &do_shifts)) return NULL;
     if (!(hyp = to_ints(hyp_obj, &n, "hyp")) || !(ref = to_ints(ref_obj, &m, "ref"))) goto done;
     Py_BEGIN_ALLOW_THREADS
-    rc = ter_core(hyp, n, ref, m, &res);
+    rc = ter_core(hyp, n, ref, m, do_shifts, &res);
     Py_END_ALLOW_THREADS
     if (rc == -1) {
         PyErr_NoMemory();
@@ -431,7 +431,7 @@ done:
 
 static PyMethodDef methods[] = {
     {"ter", py_ter, METH_VARARGS,
-     "ter(hyp, ref) -> (num_shifts, edit_distance, trace, perm, shifts): TER with shifts of integer word ids."},
+     "ter(hyp, ref, shifts=True) -> (num_shifts, edit_distance, trace, perm, shifts): TER with shifts of integer word ids."},
     {NULL, NULL, 0, NULL},
 };
 

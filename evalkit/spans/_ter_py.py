@@ -127,8 +127,8 @@ def _common_prefix(a: list[int], b: list[int], upto: int) -> int:
     return k
 
 
-def ter(hyp: list[int], ref: list[int]) -> tuple[int, int, str, list[int], list[tuple[int, int, int]]]:
-    """TER of integer-coded words.
+def ter(hyp: list[int], ref: list[int], shifts: bool = True) -> tuple[int, int, str, list[int], list[tuple[int, int, int]]]:
+    """TER of integer-coded words (``shifts=False``: plain beam edit distance, as tercom ``-d 0``).
 
     Returns ``(num_shifts, edit_distance, trace, perm, shifts)``: ``trace`` aligns the shifted hyp with
     the reference (``' '``/``s``/``i``/``d``), ``perm[k]`` is the original index of the shifted hyp's
@@ -147,9 +147,9 @@ def ter(hyp: list[int], ref: list[int]) -> tuple[int, int, str, list[int], list[
     cur = _Matrix(ref, n)
     scratch = _Matrix(ref, n)
     score = cur.fill(words, 0)
-    shifts: list[tuple[int, int, int]] = []
+    applied: list[tuple[int, int, int]] = []
     checked = 0
-    while True:
+    while shifts:
         trace = cur.trace()
         # Alignment of the trace: ref position -> hyp position, and which words are wrong.
         align = [0] * m
@@ -214,9 +214,9 @@ def ter(hyp: list[int], ref: list[int]) -> tuple[int, int, str, list[int], list[
         if checked >= MAX_SHIFT_CANDIDATES or best is None or best[0] <= 0:
             break
         _, length, neg_sh, neg_idx = best
-        shifts.append((-neg_sh, length, -neg_idx))
+        applied.append((-neg_sh, length, -neg_idx))
         perm = perform_shift(perm, -neg_sh, length, -neg_idx)
         first = _common_prefix(words, best_words, 0)
         words = best_words
         score = cur.fill(words, first)
-    return len(shifts), score, cur.trace(), perm, shifts
+    return len(applied), score, cur.trace(), perm, applied

@@ -14,7 +14,7 @@ from evalkit.spans import _ter_py
 from evalkit.spans.tokenize import ter_tokens
 from evalkit.spans.types import AlignedPair, Alignment
 
-Core = Callable[[list[int], list[int]], tuple[int, int, str, list[int], list[tuple[int, int, int]]]]
+Core = Callable[[list[int], list[int], bool], tuple[int, int, str, list[int], list[tuple[int, int, int]]]]
 
 BACKENDS: dict[str, Core] = {"python": _ter_py.ter}
 try:
@@ -42,17 +42,22 @@ def _encode(hyp_words: Sequence[str], ref_words: Sequence[str]) -> tuple[list[in
 def ter_edits(hyp_words: Sequence[str], ref_words: Sequence[str]) -> int:
     """Number of TER edits (insertions, deletions, substitutions, shifts) turning hyp into ref."""
     hyp, ref = _encode(hyp_words, ref_words)
-    num_shifts, distance, _, _, _ = _core(hyp, ref)
+    num_shifts, distance, _, _, _ = _core(hyp, ref, True)
     return num_shifts + distance
 
 
-def align_words(hyp_words: Sequence[str], ref_words: Sequence[str]) -> tuple[list[AlignedPair], list[tuple[int, ...]]]:
-    """TER alignment of token keys: pairs in reference order, and the original hyp indices each shift moved."""
+def align_words(
+    hyp_words: Sequence[str], ref_words: Sequence[str], *, shifts: bool = True
+) -> tuple[list[AlignedPair], list[tuple[int, ...]]]:
+    """TER alignment of token keys: pairs in reference order, and the original hyp indices each shift moved.
+
+    ``shifts=False`` is tercom's ``-d 0`` (edit distance only), as used for the WMT/MLQE-PE QE tags.
+    """
     hyp, ref = _encode(hyp_words, ref_words)
-    _, _, trace, perm, shifts = _core(hyp, ref)
+    _, _, trace, perm, applied = _core(hyp, ref, shifts)
     moved: list[tuple[int, ...]] = []
     order = list(range(len(hyp)))
-    for start, length, target in shifts:
+    for start, length, target in applied:
         moved.append(tuple(order[start:start + length]))
         order = _ter_py.perform_shift(order, start, length, target)
     pairs: list[AlignedPair] = []
@@ -77,16 +82,17 @@ def align(
     normalized: bool = False,
     no_punct: bool = False,
     asian_support: bool = False,
+    shifts: bool = True,
 ) -> Alignment:
     """Align an MT segment with a reference (or post-edit) as TER does.
 
     Tokens are tercom's (sacrebleu ``TER`` with the same options) with offsets into the original
-    strings; ``alignment.edits`` equals sacrebleu's edit count for the pair.
+    strings; ``alignment.edits`` equals sacrebleu's edit count for the pair (with ``shifts=True``).
     """
     opts = dict(case_sensitive=case_sensitive, normalized=normalized, no_punct=no_punct, asian_support=asian_support)
     hyp_tokens, hyp_keys = ter_tokens(hyp, **opts)
     ref_tokens, ref_keys = ter_tokens(ref, **opts)
-    pairs, moved = align_words(hyp_keys, ref_keys)
+    pairs, moved = align_words(hyp_keys, ref_keys, shifts=shifts)
     return Alignment(
         hyp_tokens=hyp_tokens,
         ref_tokens=ref_tokens,
