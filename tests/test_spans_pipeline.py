@@ -11,7 +11,7 @@ from conftest import ROOT, SHARED_DATA, require
 from evalkit.errors import InputError
 from evalkit.results import Span
 from evalkit.spans.classify import count_spans, mqm_score
-from evalkit.spans.pipeline import ReferenceAnnotator, annotate_testset, spans_post_edit
+from evalkit.spans.pipeline import ReferenceAnnotator, ReferenceSettings, annotate_testset, spans_post_edit
 from evalkit.testset import TestSet
 
 # Raw sentences of seeds/000_2179a3658f654c48.txt with the team's corrections (references/).
@@ -110,16 +110,21 @@ def test_score_attaches_spans_mqm_and_counts() -> None:
         evalkit.score(hyps, [refs], metrics=["bleu"], spans="diff")
 
 
-def test_reference_mode_keeps_garbles_drops_paraphrases() -> None:
+def test_reference_mode_evidence() -> None:
     annotator = ReferenceAnnotator()
     pairs = [SEED_GARBLES[2][:2],
              ("Russia has suffered more than 600,000 soldier casualties",
-              "Russia has suffered more than 600,000 military casualties")]
-    garble, paraphrase = annotator.annotate([m for m, _ in pairs], [[r] for _, r in pairs])
+              "Russia has suffered more than 600,000 military casualties"),
+             ("He said it was in the house.", "He said that it was at home."),
+             ("using North Korea’s formal name", "using the acronym of North Korea’s formal name")]
+    garble, paraphrase, function_only, omission = annotator.annotate([m for m, _ in pairs], [[r] for _, r in pairs])
     assert [(s.text, s.ref_text, s.severity) for s in garble] == [("before", "to overcome", "major")]
     assert 0.0 < garble[0].confidence <= 1.0
-    assert paraphrase == []
-    assert [s.text for s in spans_post_edit(*pairs[1][:1], [pairs[1][1]])] == ["soldier"]
+    assert [(s.text, s.ref_text) for s in paraphrase] == [("soldier", "military")]
+    assert [(s.text, s.ref_text) for s in function_only] == [("in the house", "at home")]  # missing "that": dropped
+    assert [(s.start, s.end, s.category) for s in omission] == [(5, 5, "omission")]  # "acronym" has no close word
+    strict = ReferenceAnnotator(ReferenceSettings(support=0.75), encoder=annotator.encoder)
+    assert strict.annotate([pairs[1][0]], [[pairs[1][1]]]) == [[]]  # the similarity veto: a paraphrase
 
 
 def test_seed_against_references_folder() -> None:
