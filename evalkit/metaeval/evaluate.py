@@ -127,9 +127,11 @@ class Metaeval:
 
     def ranking(self, statistic: str = "pairwise_accuracy", alpha: float = 0.05) -> dict[str, int]:
         """Cluster rank of each metric (1 = best), by evalkit's significance-cluster rule
-        (:mod:`evalkit.stats.clusters`) on the paired-bootstrap p-values; all rank 1 without a bootstrap."""
-        values = {m: self.overall(m, statistic)[0] for m in self.stats}
-        order = sorted((m for m in values if values[m] is not None), key=lambda m: (-values[m], m))  # type: ignore[operator]
+        (:mod:`evalkit.stats.clusters`) on the paired-bootstrap p-values. Metrics without bootstrap
+        samples cannot be tested and get no rank."""
+        overall = {m: self.overall(m, statistic) for m in self.stats}
+        values = {m: v for m, (v, draws) in overall.items() if v is not None and draws is not None}
+        order = sorted(values, key=lambda m: (-values[m], m))
         p = self.pvalues(statistic)
         better = np.array([[p.get((a, b), 1.0) < alpha for b in order] for a in order], dtype=bool).reshape(len(order), len(order))
         return {m: rank for rank, group in enumerate(clusters(order, better), 1) for m in group}

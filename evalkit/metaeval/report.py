@@ -51,7 +51,7 @@ def to_dict(me: Metaeval) -> dict[str, Any]:
             "human_scores": {s: float(v) for s, v in zip(d.systems, d.human_sys)},
         }
     metrics: dict[str, Any] = {}
-    for name in sorted(me.stats, key=lambda m: (ranks.get(m, 10**6), -me.overall(m, "pairwise_accuracy")[0], m)):
+    for name in sorted(me.stats, key=lambda m: (-me.overall(m, "pairwise_accuracy")[0], m)):
         entry: dict[str, Any] = {"source": next(iter(me.metrics[name].values())).source, "rank": ranks.get(name)}
         for statistic in STATISTICS:
             value, draws = me.overall(name, statistic)
