@@ -4,6 +4,8 @@ from __future__ import annotations
 import functools
 import itertools
 import random
+import shutil
+import sysconfig
 
 import pytest
 from sacrebleu.metrics import TER
@@ -21,6 +23,14 @@ BACKENDS = sorted(align_mod.BACKENDS)
 def backend(request, monkeypatch):
     monkeypatch.setattr(align_mod, "_core", align_mod.BACKENDS[request.param])
     return request.param
+
+
+def test_c_extension_is_built():
+    """``pip install -e .`` builds it wherever a C compiler exists; elsewhere the Python fallback runs."""
+    cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if not shutil.which(cc):
+        pytest.skip(f"no C compiler ({cc}): evalkit runs the pure-Python TER")
+    assert "c" in align_mod.BACKENDS, "evalkit.spans._ter_c was not built: re-run python3 -m pip install -e ."
 
 
 # ---- hand-checked alignments ----
