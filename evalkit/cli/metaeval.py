@@ -24,7 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     "system-level pairwise accuracy (pooled and per pair) and Pearson, segment-level acc-eq "
                     "(WMT23), bootstrap intervals and paired significance tests. Reads an mt-metrics-eval year "
                     "folder (e.g. .../mt-metrics-eval-v2/wmt23), a WMT22 release (crowd DA) or a WMT24 folder "
-                    "(human ranking).",
+                    "(human ranking). Without -m, evalkit scores bleu and chrf unless --official is given.",
     )
     g = p.add_argument_group("data")
     g.add_argument("--data", required=True, metavar="DIR", help="WMT data folder")

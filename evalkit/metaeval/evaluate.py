@@ -110,7 +110,7 @@ class Metaeval:
             return None
         d = np.asarray(draws, dtype=np.float64)
         d = d[np.isfinite(d)]
-        if len(d) < 40:
+        if len(d) == 0:
             return None
         iv = interval(d, self.seed)
         return [iv.low, iv.high]
