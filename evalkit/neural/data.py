@@ -72,23 +72,25 @@ def ted_mqm(root: Path, pair: str = "zhen") -> list[Example]:
     return out
 
 
-def mlqe_pe(root: Path, pairs: tuple[str, ...] = MLQE_TO_ENGLISH) -> list[Example]:
+def mlqe_pe(root: Path, pairs: tuple[str, ...] = MLQE_TO_ENGLISH, per_pair: dict[str, int] | None = None) -> list[Example]:
+    """The first ``per_pair[split]`` lines of each pair's split (all when absent)."""
     out = []
     for lp in pairs:
         for split in ("train", "dev"):
             data = read_post_edits(root, lp, split)
-            for i in range(len(data)):
+            for i in range(min(len(data), (per_pair or {}).get(split, len(data)))):
                 out.append(Example("mlqe-pe", lp, f"mlqe:{lp}:{split}:{i}", data.src[i], data.mt[i], data.pe[i],
                                    1.0 - data.hter[i], "dev" if split == "dev" else "train"))
     return out
 
 
-def load_examples(data_root: Path, datasets: list[str], dev_percent: float = 10.0) -> list[Example]:
+def load_examples(data_root: Path, datasets: list[str], dev_percent: float = 10.0,
+                  mlqe_per_pair: dict[str, int] | None = None) -> list[Example]:
     """All examples, split and standardised; raises InputError for unknown names or missing folders."""
     readers = {
         "wmt22-da": lambda: wmt22_da(data_root / "wmt22-general-zh-en"),
         "ted-mqm": lambda: ted_mqm(data_root / "google-mqm-ted"),
-        "mlqe-pe": lambda: mlqe_pe(data_root / "mlqe-pe"),
+        "mlqe-pe": lambda: mlqe_pe(data_root / "mlqe-pe", per_pair=mlqe_per_pair),
     }
     examples: list[Example] = []
     for name in datasets:

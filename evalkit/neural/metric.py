@@ -159,37 +159,47 @@ class CometMiniLM(_EmbeddingMetric):
         self.config = EstimatorConfig.load(cfg_path)
         self.model_checksum = file_sha256(w_path)[:12]
         self.location = locate_encoder(self.config.encoder, model_path)
-        self._loaded: tuple[Any, Any] | None = None
+        self._head: Any = None
+        self._tuned: dict[str, Any] = {}
+        self._enc: Any = None
 
-    def _load(self) -> tuple[Any, Any]:
-        if self._loaded is None:
+    def _estimator(self) -> Any:
+        """The trained head, loaded on first use (cheap: a cached run needs nothing else)."""
+        if self._head is None:
+            from evalkit.neural.model import load_estimator
+
+            self._head, self._tuned = load_estimator(self.weights_dir, self.name)
+        return self._head
+
+    def _encoder(self) -> Any:
+        """The encoder, with any fine-tuned layers applied and optionally quantised, loaded on first use."""
+        if self._enc is None:
             import torch
 
             from evalkit.neural.encoder import TransformerEncoder
-            from evalkit.neural.model import load_estimator
 
             torch.set_num_threads(_threads())
-            estimator, tuned = load_estimator(self.weights_dir, self.name)
+            estimator = self._estimator()
             encoder = TransformerEncoder(self.location, estimator.config.max_length)
             if encoder.checksum != estimator.config.encoder_checksum:
                 raise ModelError(
                     f"{self.location.path}: encoder checksum {encoder.checksum} differs from the one {self.name} was "
                     f"trained on ({estimator.config.encoder_checksum}); point --model-path/EVALKIT_ENCODER at a copy "
                     f"of {estimator.config.encoder}")
-            if tuned:
-                missing = set(tuned) - set(encoder.model.state_dict())
+            if self._tuned:
+                missing = set(self._tuned) - set(encoder.model.state_dict())
                 if missing:
                     raise ModelError(f"{self.name}: fine-tuned tensors {sorted(missing)[:3]} do not fit the encoder")
-                encoder.model.load_state_dict(tuned, strict=False)
+                encoder.model.load_state_dict(self._tuned, strict=False)
             if self.dtype == "int8":
                 encoder.quantize_int8()
-            self._loaded = (encoder, estimator)
-        return self._loaded
+            self._enc = encoder
+        return self._enc
 
     def _embed_batch(self, texts: list[str]) -> tuple[np.ndarray, int]:
         import torch
 
-        encoder, estimator = self._load()
+        encoder, estimator = self._encoder(), self._estimator()
         batch, truncated = encoder.tokenize(texts)
         with torch.inference_mode():
             return estimator.sentence(encoder(**batch)).float().numpy(), truncated
@@ -197,7 +207,7 @@ class CometMiniLM(_EmbeddingMetric):
     def _pair_scores(self, hyp: np.ndarray, ref: np.ndarray, src: np.ndarray | None) -> np.ndarray:
         import torch
 
-        _, estimator = self._load()
+        estimator = self._estimator()
         out = []
         with torch.inference_mode():
             for i in range(0, len(hyp), 4096):

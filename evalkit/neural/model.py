@@ -111,6 +111,7 @@ def save_estimator(directory: Path, estimator: Estimator, encoder_layers: dict[s
         tensors[ENCODER_PREFIX + k] = v.detach().to(torch.float16).contiguous()
     tmp = w_path.with_name(f".{w_path.name}.tmp")
     save_file(tensors, str(tmp), metadata={"format": "pt"})
+    tmp.chmod(0o644)
     tmp.replace(w_path)
     tmp = cfg_path.with_name(f".{cfg_path.name}.tmp")
     estimator.config.save(tmp)

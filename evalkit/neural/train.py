@@ -43,6 +43,9 @@ class TrainConfig:
     model_path: str | None = None
     datasets: list[str] = field(default_factory=lambda: list(DATASETS))
     dev_percent: float = 10.0
+    # MLQE-PE lines per language pair (the first N of each split; 0 = all): keeps CPU training short
+    mlqe_train_per_pair: int = 0
+    mlqe_dev_per_pair: int = 0
     seed: int = 1
     threads: int = 2
     max_length: int = 256
@@ -242,7 +245,8 @@ def run(cfg: TrainConfig, base: Path) -> dict:
     if any("wmt23" in d.lower() for d in cfg.datasets):
         raise InputError("WMT23 is the test set: never train on it")
     t0 = time.perf_counter()
-    examples = load_examples(data_root, cfg.datasets, cfg.dev_percent)
+    limits = {k: v for k, v in (("train", cfg.mlqe_train_per_pair), ("dev", cfg.mlqe_dev_per_pair)) if v > 0}
+    examples = load_examples(data_root, cfg.datasets, cfg.dev_percent, limits)
     train = [e for e in examples if e.split == "train"]
     dev = [e for e in examples if e.split == "dev"]
     sizes = summary(examples)
