@@ -28,28 +28,27 @@ import numpy as np
 
 from evalkit.io.document import Document
 
-# Half-width of the band of hypothesis positions kept per reference word.
+# Half-width of the band of hypothesis positions kept per reference token.
 BAND = 300
-# Extra cost of a cut that does not follow sentence-final punctuation (in word edits).
+# Extra cost of a cut that does not follow sentence-final punctuation (in token edits).
 CUT_PENALTY = 5.0
 # A cut before a capitalised word (not after a sentence end) costs this fraction of the penalty.
 CAPITAL_FACTOR = 0.5
 _INF = 1e18
-_SENTENCE_END = re.compile(r"[.!?;…。！？]['\"”’)\]»]*$")
+_NO_CUT = 1e12  # inside a hypothesis word: never cut there
 
-# Words for matching: runs of non-space characters, except that CJK characters stand alone.
-_UNIT = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]|[^\s\u3040-\u30ff"
-                   r"\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
-_EDGE_PUNCT = re.compile(r"^\W+|\W+$")
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+# Hypothesis words (the pieces that may not be cut): runs of non-space characters; CJK characters stand alone.
+_WORD = re.compile(f"[{_CJK}]|[^\\s{_CJK}]+")
+# Tokens for matching: a word's letters and digits, and each punctuation mark on its own.
+_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*|\S")
+_QUOTES = str.maketrans({"„": '"', "“": '"', "”": '"', "«": '"', "»": '"', "‘": "'", "’": "'", "‚": "'"})
+_FINAL = set(".!?;…。！？")
 
 
-def _units(text: str) -> list[re.Match[str]]:
-    return list(_UNIT.finditer(text))
-
-
-def _key(word: str) -> str:
-    """Words compare case-insensitively and without surrounding punctuation ("Russia." == "russia")."""
-    return _EDGE_PUNCT.sub("", word).casefold() or word
+def _tokens(word: str) -> list[str]:
+    """Matching keys of one word: case-folded, quotes of every style alike ("„Ein" -> ['"', 'ein'])."""
+    return [t.casefold().translate(_QUOTES) for t in _TOKEN.findall(word)] or [word]
 
 
 def realign(
@@ -59,74 +58,60 @@ def realign(
     cut_penalty: float = CUT_PENALTY,
     capital: float = CAPITAL_FACTOR,
 ) -> list[str]:
-    """The hypothesis text re-cut into ``len(ref_segments)`` segments, minimising word edit distance.
+    """The hypothesis text re-cut into ``len(ref_segments)`` segments, minimising token edit distance.
 
-    Every hypothesis word lands in exactly one output segment, in order; only the cuts move.
-    Reference segments without words get an empty hypothesis segment.
+    Every hypothesis word lands in exactly one output segment, in order; only the cuts move, and
+    only between words. Reference segments without words get an empty hypothesis segment.
     """
     text = " ".join(s.strip() for s in hyp_segments)
-    hyp = _units(text)
-    ref_words = [[_key(m.group()) for m in _units(seg)] for seg in ref_segments]
-    nonempty = [k for k, words in enumerate(ref_words) if words]
+    words = list(_WORD.finditer(text))
+    ref_tokens = [[t for w in _WORD.findall(seg) for t in _tokens(w)] for seg in ref_segments]
+    nonempty = [k for k, toks in enumerate(ref_tokens) if toks]
     out = [""] * len(ref_segments)
     if not nonempty:
         if out:
             out[-1] = text.strip()
         return out
-    words = [m.group() for m in hyp]
-    cuts = cut_points([_key(w) for w in words], [ref_words[k] for k in nonempty], band,
-                      cut_cost=cut_costs(words, cut_penalty, capital))
-    bounds = [0, *cuts, len(hyp)]
+    hyp_tokens: list[str] = []
+    word_start: list[int] = []  # token position where each word starts
+    for w in words:
+        word_start.append(len(hyp_tokens))
+        hyp_tokens.extend(_tokens(w.group()))
+    word_at = {pos: i for i, pos in enumerate(word_start)}
+    word_at[len(hyp_tokens)] = len(words)
+    costs = cut_costs([w.group() for w in words], cut_penalty, capital)
+    token_costs = np.full(len(hyp_tokens) + 1, _NO_CUT)
+    for pos, i in word_at.items():
+        token_costs[pos] = costs[i]
+    cuts = cut_points(hyp_tokens, [ref_tokens[k] for k in nonempty], band, cut_cost=token_costs)
+    bounds = [0, *(word_at[c] for c in cuts), len(words)]
     for k, a, b in zip(nonempty, bounds, bounds[1:]):
-        out[k] = text[hyp[a].start():hyp[b - 1].end()] if b > a else ""
+        out[k] = text[words[a].start():words[b - 1].end()] if b > a else ""
     return out
-
-
-def realign_document(hyp: Document, ref: Document) -> tuple[list[str], list[int] | None]:
-    """The hypothesis document's segments, cut like the reference's.
-
-    When both have the same number of paragraphs, only paragraphs whose sentence counts differ are
-    re-cut (so a disagreement cannot spread past a paragraph end); their indices are returned.
-    Otherwise the whole document is re-cut, and ``None`` says so. Nothing is re-cut when the
-    segmentations already agree paragraph by paragraph.
-    """
-    if len(hyp.segments) == len(ref.segments) and hyp.paragraphs == ref.paragraphs:
-        return list(hyp.segments), []
-    known = len(hyp.paragraphs) == len(hyp.segments) and len(ref.paragraphs) == len(ref.segments)
-    if not known or set(hyp.paragraphs) != set(ref.paragraphs):
-        return realign(hyp.segments, ref.segments), None
-    out: list[str] = []
-    changed: list[int] = []
-    for p in sorted(set(ref.paragraphs)):
-        h = [s for s, q in zip(hyp.segments, hyp.paragraphs) if q == p]
-        r = [s for s, q in zip(ref.segments, ref.paragraphs) if q == p]
-        if len(h) != len(r):
-            changed.append(p)
-            h = realign(h, r)
-        out.extend(h)
-    return out, changed
 
 
 def cut_costs(words: Sequence[str], penalty: float = CUT_PENALTY, capital: float = CAPITAL_FACTOR) -> np.ndarray:
     """Extra cost of a cut before each word position ``0..m``.
 
-    Free at both ends and after a sentence end (final punctuation, with any punctuation-only
-    tokens after it, such as a detached closing quote); ``capital * penalty`` before a capitalised
-    word; ``penalty`` elsewhere.
+    Free at both ends and wherever a sentence-final mark stands between the last letter or digit
+    and the cut (so on either side of a detached quote or bracket after a sentence end: the
+    matching of punctuation tokens then decides); ``capital * penalty`` before a capitalised word;
+    ``penalty`` elsewhere.
     """
     m = len(words)
     cost = np.full(m + 1, float(penalty))
-    for i in range(1, m):
-        nxt = words[i]
-        if not any(ch.isalnum() for ch in nxt):
-            continue  # never free to cut off trailing punctuation
-        j = i - 1
-        while j > 0 and not any(ch.isalnum() for ch in words[j]) and not _SENTENCE_END.search(words[j]):
-            j -= 1
-        if _SENTENCE_END.search(words[j]):
-            cost[i] = 0.0
-        elif nxt.lstrip("\"'“‘«([¿¡")[:1].isupper():
-            cost[i] = capital * penalty
+    ended = False  # a sentence-final mark since the last letter or digit
+    for i, w in enumerate(words):
+        if i > 0:
+            if ended:
+                cost[i] = 0.0
+            elif w.lstrip("\"'“‘„«([¿¡")[:1].isupper():
+                cost[i] = capital * penalty
+        for ch in w:
+            if ch.isalnum():
+                ended = False
+            elif ch in _FINAL:
+                ended = True
     cost[0] = cost[m] = 0.0
     return cost
 
