@@ -1,0 +1,152 @@
+"""Span quality: evalkit's garbled spans against human MQM error spans, beside two baselines, in one run.
+
+For each data set (a seeded random sample of rated MT segments against the standard human reference):
+  flag-all     every character of the MT is an error (the prior: F1 of "everything is wrong")
+  naive-diff   difflib opcodes of MT words vs reference words; replace/delete runs become spans
+  ter-diff     evalkit's spans in post-edit mode, i.e. every TER edit against the reference is an error
+  evalkit      evalkit's spans in reference mode (diff + MiniLM word-similarity evidence)
+Micro character-level precision/recall/F1 over non-whitespace characters (Neutral ratings ignored),
+for all human spans and for Major (+Critical) human spans only (evalkit: its major/critical spans;
+the baselines have no severity, all their spans count); and segment-level detection: does the
+segment contain an error (precision/recall of "has any span" against "the raters marked any error").
+
+    python bench/bench_spans.py                    # all data sets, 500 segments each
+    python bench/bench_spans.py --sample 300 --datasets ted-ende biomqm
+    python bench/bench_spans.py --tune             # grid over reference-mode settings, TED + BioMQM only
+
+WMT23 is test data: ``--tune`` refuses it, and the defaults in ``evalkit.spans.pipeline`` come from the
+tuning sets (TED, BioMQM).
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import functools
+import itertools
+import os
+import random
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from evalkit.io.mqm import PRF, MQMItem, MQMSet, char_agreement, read_biomqm, read_ted, read_wmt23  # noqa: E402
+from evalkit.spans import pipeline  # noqa: E402
+from evalkit.spans.pipeline import ReferenceAnnotator, ReferenceSettings, spans_post_edit  # noqa: E402
+
+DATA = Path(os.environ.get("EVALKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
+WMT23 = DATA / "wmt23-general-mqm" / "mt-metrics-eval-v2" / "wmt23"
+LOADERS: dict[str, Callable[[], MQMSet]] = {
+    "wmt23-zhen": lambda: read_wmt23(WMT23, "zh-en"),
+    "wmt23-ende": lambda: read_wmt23(WMT23, "en-de"),
+    "biomqm": lambda: read_biomqm(DATA / "bio-mqm" / "data" / "v2" / "target" / "main_phase" / "round_two" / "en2es"),
+    "ted-ende": lambda: read_ted(DATA / "google-mqm-ted", "ende"),
+    "ted-zhen": lambda: read_ted(DATA / "google-mqm-ted", "zhen"),
+}
+TUNING = ("biomqm", "ted-ende", "ted-zhen")
+MAJOR = ("major", "critical")
+Spans = list[tuple[int, int, str]]  # start, end, severity ("" when the method has none)
+
+
+def naive_diff(mt: str, ref: str) -> Spans:
+    words = [m.span() for m in re.finditer(r"\S+", mt)]
+    ops = difflib.SequenceMatcher(None, mt.split(), ref.split(), autojunk=False).get_opcodes()
+    return [(words[i1][0], words[i2 - 1][1], "") for tag, i1, i2, _, _ in ops if tag in ("replace", "delete")]
+
+
+def flag_all(mt: str, ref: str) -> Spans:
+    return [(0, len(mt), "")]
+
+
+def ter_diff(items: Sequence[MQMItem]) -> list[Spans]:
+    return [[(s.start, s.end, s.severity) for s in spans_post_edit(it.mt, it.refs)] for it in items]
+
+
+def evalkit_reference(items: Sequence[MQMItem], annotator: ReferenceAnnotator) -> list[Spans]:
+    out = annotator.annotate([it.mt for it in items], [it.refs for it in items])
+    return [[(s.start, s.end, s.severity) for s in spans] for spans in out]
+
+
+def measure(items: Sequence[MQMItem], pred: Sequence[Spans]) -> dict[str, float]:
+    allp = char_agreement(items, [[(a, b) for a, b, _ in p] for p in pred])
+    majp = char_agreement(items, [[(a, b) for a, b, sev in p if sev in ("", *MAJOR)] for p in pred], MAJOR)
+    seg = PRF()
+    for k, (it, p) in enumerate(zip(items, pred)):
+        seg.add({k} if p else set(), {k} if it.has_error else set())
+    return {"P": allp.precision, "R": allp.recall, "F1": allp.f1, "mP": majp.precision, "mR": majp.recall,
+            "mF1": majp.f1, "sP": seg.precision, "sR": seg.recall}
+
+
+def sample(name: str, n: int, seed: int) -> tuple[MQMSet, list[MQMItem]]:
+    data = LOADERS[name]()
+    items = [it for it in data.items if it.mt.strip() and it.refs and it.refs[0].strip()]
+    rng = random.Random(seed)
+    return data, (rng.sample(items, n) if n < len(items) else items)
+
+
+def run_table(names: Sequence[str], n: int, seed: int) -> None:
+    annotator = ReferenceAnnotator()
+    print("| data (sample) | method | P | R | F1 | Major P | Major R | Major F1 | seg P | seg R | s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for name in names:
+        data, items = sample(name, n, seed)
+        gold = sum(1 for it in items if it.has_error)
+        label = f"{name} ({len(items)} of {len(data.items)}; {gold} with errors" + (
+            f"; {data.skipped} unlocatable skipped)" if data.skipped else ")")
+        methods: dict[str, Callable[[], list[Spans]]] = {
+            "flag-all": lambda: [flag_all(it.mt, it.refs[0]) for it in items],
+            "naive-diff": lambda: [naive_diff(it.mt, it.refs[0]) for it in items],
+            "ter-diff": lambda: ter_diff(items),
+            "evalkit reference": lambda: evalkit_reference(items, annotator),
+        }
+        for method, fn in methods.items():
+            t = time.perf_counter()
+            pred = fn()
+            secs = time.perf_counter() - t
+            m = measure(items, pred)
+            print(f"| {label} | {method} | {m['P']:.3f} | {m['R']:.3f} | **{m['F1']:.3f}** | {m['mP']:.3f} | "
+                  f"{m['mR']:.3f} | {m['mF1']:.3f} | {m['sP']:.3f} | {m['sR']:.3f} | {secs:.1f} |", flush=True)
+            label = ""
+
+
+def tune(names: Sequence[str], n: int, seed: int) -> None:
+    bad = [x for x in names if x not in TUNING]
+    if bad:
+        raise SystemExit(f"--tune runs only on tuning data ({', '.join(TUNING)}), not on {', '.join(bad)}")
+    sets = {name: sample(name, n, seed)[1] for name in names}
+    pipeline.align_tokens = functools.lru_cache(maxsize=None)(pipeline.align_tokens)  # same pairs every round
+    annotator = ReferenceAnnotator()
+    grid = itertools.product((0.7, 0.8, 0.85, 0.9, 0.95, None), (0, 1), (True, False))
+    print("support max_gap drop_function | " + " | ".join(f"{x} F1 (R)" for x in names) + " | mean F1")
+    for support, gap, drop in grid:
+        annotator.settings = ReferenceSettings(support=support, max_gap=gap, drop_function_only=drop)
+        f1s, cells = [], []
+        for name, items in sets.items():
+            m = measure(items, evalkit_reference(items, annotator))
+            f1s.append(m["F1"])
+            cells.append(f"{m['F1']:.3f} ({m['R']:.2f})")
+        print(f"{support or 'off'} {gap} {drop} | " + " | ".join(cells) + f" | {sum(f1s) / len(f1s):.3f}", flush=True)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--datasets", nargs="+", choices=list(LOADERS), default=list(LOADERS))
+    p.add_argument("--sample", type=int, default=500, help="rated segments per data set (default 500)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--tune", action="store_true", help="grid over reference-mode settings (tuning data only)")
+    args = p.parse_args()
+    if not DATA.exists():
+        raise SystemExit(f"{DATA}: shared data not found (set EVALKIT_SHARED_DATA)")
+    if args.tune:
+        names = [x for x in args.datasets if x in TUNING] if args.datasets == list(LOADERS) else args.datasets
+        tune(names, args.sample, args.seed)
+    else:
+        run_table(args.datasets, args.sample, args.seed)
+
+
+if __name__ == "__main__":
+    main()
