@@ -14,7 +14,8 @@ user would run it, from the command line, wall-clock timed, in one run of this s
 default counts such ties, which changes TER's AR p-values slightly; see evalkit/stats/significance.py).
 
 sacrebleu needs two runs (one test each; statistics extracted twice); evalkit computes the statistics once
-and runs both tests on them. (sacrebleu's ``-f json`` cannot print paired-bootstrap results: its float32
+and runs both tests on them; it uses every core for the statistics (``--workers``), sacrebleu one
+(``--paired-jobs 1``, its default), so CPU seconds are printed beside wall-clock ones. (sacrebleu's ``-f json`` cannot print paired-bootstrap results: its float32
 means are not JSON-serialisable; the p-values are read from its table, at its printed precision.) Ratios are printed per test and for the pair of runs; every p-value of every
 system and metric must agree.
 
@@ -27,6 +28,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -40,13 +42,20 @@ BASELINE = "newstest2017.LIUM-NMT.4900.en-de"
 METRICS = [("bleu", "BLEU"), ("chrf", "chrF2"), ("ter", "TER")]  # sacrebleu's column order
 
 
-def timed(cmd: list[str]) -> tuple[float, str]:
-    start = time.perf_counter()
+def _child_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def timed(label: str, cmd: list[str]) -> tuple[float, float, str]:
+    """Wall-clock seconds (and CPU seconds, printed: steadier than wall time on a shared machine)."""
+    cpu0, start = _child_cpu(), time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "SACREBLEU_SEED": "12345"})
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, _child_cpu() - cpu0
     if proc.returncode != 0:
         sys.exit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-2000:]}")
-    return elapsed, proc.stdout
+    print(f"{label:34s} {elapsed:8.1f} s wall {cpu:8.1f} s CPU", flush=True)
+    return elapsed, cpu, proc.stdout
 
 
 def sacrebleu_p_values(table: str, n_metrics: int) -> list[list[float]]:
@@ -86,16 +95,11 @@ def main() -> int:
             ek += ["--workers", str(args.workers)]
         print(f"{len(names)} systems x {sum(1 for _ in open(ref, encoding='utf-8'))} segments, BLEU/chrF/TER, "
               f"baseline {names[0]}", flush=True)
-        t_bs, out_bs = timed(sb + ["--paired-bs"])
-        print(f"sacrebleu --paired-bs        {t_bs:8.1f} s", flush=True)
-        t_ar, out_ar = timed(sb + ["--paired-ar"])
-        print(f"sacrebleu --paired-ar        {t_ar:8.1f} s", flush=True)
-        t_ek_bs, out_ek_bs = timed(ek + ["--test", "bootstrap"])
-        print(f"evalkit compare --test bootstrap {t_ek_bs:4.1f} s", flush=True)
-        t_ek_ar, out_ek_ar = timed(ek + ["--test", "ar"])
-        print(f"evalkit compare --test ar    {t_ek_ar:8.1f} s", flush=True)
-        t_ek, out_ek = timed(ek + ["--test", "both"])
-        print(f"evalkit compare --test both  {t_ek:8.1f} s", flush=True)
+        t_bs, c_bs, out_bs = timed("sacrebleu --paired-bs", sb + ["--paired-bs"])
+        t_ar, c_ar, out_ar = timed("sacrebleu --paired-ar", sb + ["--paired-ar"])
+        t_ek_bs, c_ek_bs, _ = timed("evalkit compare --test bootstrap", ek + ["--test", "bootstrap"])
+        t_ek_ar, c_ek_ar, _ = timed("evalkit compare --test ar", ek + ["--test", "ar"])
+        t_ek, c_ek, out_ek = timed("evalkit compare --test both", ek + ["--test", "both"])
 
     sacre = {"bootstrap": sacrebleu_p_values(out_bs, len(METRICS)), "ar": sacrebleu_p_values(out_ar, len(METRICS))}
     ours = json.loads(out_ek)
@@ -114,9 +118,11 @@ def main() -> int:
                     print(f"  MISMATCH {test} {name} {key}: evalkit {got:.6f} sacrebleu {expected:.6f}")
     print()
     print(f"p-values: {checked - mismatched}/{checked} equal at sacrebleu's printed precision (4 decimals)")
-    print(f"speed-up, bootstrap:          {t_bs / t_ek_bs:6.1f}x")
-    print(f"speed-up, AR:                 {t_ar / t_ek_ar:6.1f}x")
-    print(f"speed-up, both tests:         {(t_bs + t_ar) / t_ek:6.1f}x  (sacrebleu: two runs, evalkit: one)")
+    print("speed-up (sacrebleu / evalkit)  wall    CPU")
+    print(f"  bootstrap                   {t_bs / t_ek_bs:6.1f}x {c_bs / c_ek_bs:6.1f}x")
+    print(f"  AR                          {t_ar / t_ek_ar:6.1f}x {c_ar / c_ek_ar:6.1f}x")
+    print(f"  both tests                  {(t_bs + t_ar) / t_ek:6.1f}x {(c_bs + c_ar) / c_ek:6.1f}x"
+          "  (sacrebleu: two runs, evalkit: one)")
     return 1 if mismatched else 0
 
 
