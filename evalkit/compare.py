@@ -140,6 +140,10 @@ class Comparison:
                 mat[pos[p.a], pos[p.b]] = mat[pos[p.b], pos[p.a]] = v
         return names, mat
 
+    def decimals(self, metric: str) -> int:
+        """Digits to print: 2 for 0-100 scales (BLEU, chrF, TER), 4 for 0-1 scales (most neural metrics)."""
+        return 4 if all(abs(s.metrics[metric].score) <= 1.5 for s in self.systems) else 2
+
     def cluster_set(self, metric: str) -> ClusterSet | None:
         for c in self.clusters:
             if c.metric == metric:
@@ -281,7 +285,8 @@ def compare(
     :mod:`evalkit.stats.significance`); the default counts them as at least as extreme.
     """
     if testset is None:
-        testset = TestSet(refs=refs if refs is not None else [], systems=dict(systems or {}), srcs=srcs)  # type: ignore[arg-type]
+        ref_streams = refs if refs is not None else []
+        testset = TestSet(refs=ref_streams, systems=dict(systems or {}), srcs=srcs)  # type: ignore[arg-type]
     names = list(testset.systems)
     if len(names) < 2:
         raise InputError(f"compare needs at least two systems, got {len(names)} (give several -t files)")

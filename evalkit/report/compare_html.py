@@ -101,6 +101,7 @@ def heatmap(c: Comparison, metric: str, test: str, *, cell: float = 20.0, label_
     """Holm-corrected p-values of every tested pair, systems in rank order on both axes."""
     names, mat = c.p_matrix(metric, test, corrected=True)
     s = len(names)
+    d = c.decimals(metric)
     top = label_width * 0.75
     hm = Heatmap(f"{c.metrics[metric].display}: pairwise p-values ({test}, Holm)",
                  label_width * 1.5 + s * cell, top + s * cell + 8,
@@ -120,7 +121,7 @@ def heatmap(c: Comparison, metric: str, test: str, *, cell: float = 20.0, label_
                 hm.cells.append(Cell(x0, y, cell, UNTESTED, f"{a} vs {b}: not tested"))
                 continue
             q = c.pair(a, b, metric, test)
-            tip = f"{a} vs {b}: Δ {q.delta:+.2f}, p = {q.p_value:.4f}, Holm p = {q.p_corrected:.4f}"
+            tip = f"{a} vs {b}: Δ {q.delta:+.{d}f}, p = {q.p_value:.4f}, Holm p = {q.p_corrected:.4f}"
             hm.cells.append(Cell(x0, y, cell, p_fill(p), tip))
     return hm
 
@@ -164,7 +165,8 @@ def ci_plot(c: Comparison, metric: str, *, width: float = 520.0, row: float = 18
         if m.cluster is not None:
             plot.bands.append(Band(y, row, CLUSTER_SHADES[shade]))
         cluster = f", cluster {m.cluster}" if m.cluster is not None else ""
-        tip = f"{s.name}: {m.score:.2f} (95% CI {m.ci[0]:.2f}–{m.ci[1]:.2f}{cluster})"
+        d = c.decimals(metric)
+        tip = f"{s.name}: {m.score:.{d}f} (95% CI {m.ci[0]:.{d}f}–{m.ci[1]:.{d}f}{cluster})"
         plot.intervals.append(Interval(y + row / 2, sx(m.ci[0]), sx(m.ci[1]), sx(m.score), tip))
         plot.labels.append(Text(left - 6, y + row * 0.7, _clip(s.name, 22), "end"))
     plot.axis_y = top + len(ranked) * row + 2
@@ -178,6 +180,7 @@ def _views(c: Comparison) -> list[dict[str, object]]:
     for key, info in c.metrics.items():
         views.append({
             "key": key,
+            "fmt": f"%.{c.decimals(key)}f",
             "info": info,
             "ranked": c.ranked(key),
             "clusters": c.cluster_set(key),

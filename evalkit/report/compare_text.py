@@ -44,13 +44,14 @@ def systems_table(c: Comparison, metric: str) -> Table:
         cells = [str(m.rank)]
         if cs is not None:
             cells.append(str(m.cluster))
-        cells += [s.name, f"{m.score:.2f}", f"{m.mean:.2f} ± {m.ci_half_width:.2f}"]
+        d = c.decimals(metric)
+        cells += [s.name, f"{m.score:.{d}f}", f"{m.mean:.{d}f} ± {m.ci_half_width:.{d}f}"]
         if baseline is not None:
             if s.name == baseline:
                 cells += ["baseline"] + [""] * (2 * len(c.tests) + 1)
             else:
                 first = c.pair(s.name, baseline, metric, c.tests[0])
-                cells.append(f"{first.delta:+.2f}")
+                cells.append(f"{first.delta:+.{d}f}")
                 for t in c.tests:
                     p = c.pair(s.name, baseline, metric, t)
                     mark = "*" if p.significant(c.settings["alpha"]) else ""
@@ -74,7 +75,7 @@ def pairs_table(c: Comparison, metric: str) -> Table:
     firsts = [p for p in c.pairs if p.metric == metric and p.test == c.tests[0]]
     for p in sorted(firsts, key=lambda p: tuple(sorted((rank[p.a], rank[p.b])))):
         a, b = (p.a, p.b) if rank[p.a] < rank[p.b] else (p.b, p.a)
-        cells = [a, b, f"{c.pair(a, b, metric, c.tests[0]).delta:+.2f}"]
+        cells = [a, b, f"{c.pair(a, b, metric, c.tests[0]).delta:+.{c.decimals(metric)}f}"]
         for t in c.tests:
             q = c.pair(a, b, metric, t)
             cells += [fmt_p(q.p_value), fmt_p(q.p_corrected) + ("*" if q.significant(c.settings["alpha"]) else "")]
@@ -102,8 +103,9 @@ def render(c: Comparison, console: Console) -> None:
     st = c.settings
     samples = [f"bootstrap {st['n_bootstrap']} resamples" if "bootstrap" in c.tests else "",
                f"AR {st['n_ar']} trials" if "ar" in c.tests else ""]
-    console.print(f"[dim]{len(c.systems)} systems · {'all pairs' if st['baseline'] is None else 'baseline ' + st['baseline']}"
-                  f" · {', '.join(s for s in samples if s)} · seed {st['seed']} · Holm correction per metric and test[/dim]")
+    pairs = "all pairs" if st["baseline"] is None else f"baseline {st['baseline']}"
+    console.print(f"[dim]{len(c.systems)} systems · {pairs} · {', '.join(s for s in samples if s)} · seed {st['seed']}"
+                  f" · Holm correction per metric and test[/dim]", highlight=False)
     for key in c.metrics:
         console.print(systems_table(c, key))
         if st["baseline"] is None:

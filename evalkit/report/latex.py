@@ -54,7 +54,8 @@ def compare_table(c: Comparison, *, label: str = "tab:compare") -> str:
         cells = [str(m.cluster if with_clusters else m.rank), escape(s.name)]
         for k in keys:
             ms = s.metrics[k]
-            cell = f"{ms.score:.2f} {{\\scriptsize $\\pm${ms.ci_half_width:.2f}}}"
+            d = c.decimals(k)
+            cell = f"{ms.score:.{d}f} {{\\scriptsize $\\pm${ms.ci_half_width:.{d}f}}}"
             if with_clusters and k != first:
                 cell += f" ({ms.cluster})"
             if baseline is not None and s.name != baseline and c.pair(s.name, baseline, k, test).significant(alpha):
