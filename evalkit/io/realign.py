@@ -44,6 +44,8 @@ _WORD = re.compile(f"[{_CJK}]|[^\\s{_CJK}]+")
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*|\S")
 _QUOTES = str.maketrans({"„": '"', "“": '"', "”": '"', "«": '"', "»": '"', "‘": "'", "’": "'", "‚": "'"})
 _FINAL = set(".!?;…。！？")
+_OPENERS = "([{„«¿¡‚"
+_TIE = 1e-3
 
 
 def _tokens(word: str) -> list[str]:
@@ -90,13 +92,40 @@ def realign(
     return out
 
 
+def realign_document(hyp: Document, ref: Document) -> tuple[list[str], list[int] | None]:
+    """The hypothesis document's segments, cut like the reference's.
+
+    When both have the same paragraphs, only paragraphs whose sentence counts differ are re-cut
+    (so a disagreement cannot spread past a paragraph end); their indices are returned. Otherwise
+    the whole document is re-cut, and ``None`` says so. Nothing is re-cut when the segmentations
+    already agree paragraph by paragraph.
+    """
+    if len(hyp.segments) == len(ref.segments) and hyp.paragraphs == ref.paragraphs:
+        return list(hyp.segments), []
+    known = len(hyp.paragraphs) == len(hyp.segments) and len(ref.paragraphs) == len(ref.segments)
+    if not known or set(hyp.paragraphs) != set(ref.paragraphs):
+        return realign(hyp.segments, ref.segments), None
+    out: list[str] = []
+    changed: list[int] = []
+    for p in sorted(set(ref.paragraphs)):
+        h = [s for s, q in zip(hyp.segments, hyp.paragraphs) if q == p]
+        r = [s for s, q in zip(ref.segments, ref.paragraphs) if q == p]
+        if len(h) != len(r):
+            changed.append(p)
+            h = realign(h, r)
+        out.extend(h)
+    return out, changed
+
+
 def cut_costs(words: Sequence[str], penalty: float = CUT_PENALTY, capital: float = CAPITAL_FACTOR) -> np.ndarray:
     """Extra cost of a cut before each word position ``0..m``.
 
     Free at both ends and wherever a sentence-final mark stands between the last letter or digit
     and the cut (so on either side of a detached quote or bracket after a sentence end: the
     matching of punctuation tokens then decides); ``capital * penalty`` before a capitalised word;
-    ``penalty`` elsewhere.
+    ``penalty`` elsewhere. Where matching cannot decide, a token of cost (``_TIE``) keeps a detached
+    mark with its side: closing marks and stray periods with the words before, opening brackets with
+    the words after.
     """
     m = len(words)
     cost = np.full(m + 1, float(penalty))
@@ -105,8 +134,12 @@ def cut_costs(words: Sequence[str], penalty: float = CUT_PENALTY, capital: float
         if i > 0:
             if ended:
                 cost[i] = 0.0
-            elif w.lstrip("\"'“‘„«([¿¡")[:1].isupper():
+            elif w.lstrip(_OPENERS + "\"'“‘")[:1].isupper():
                 cost[i] = capital * penalty
+            if not any(ch.isalnum() for ch in w) and w[0] not in _OPENERS + "\"'“‘":
+                cost[i] += _TIE
+            if all(ch in _OPENERS for ch in words[i - 1]):
+                cost[i] += _TIE
         for ch in w:
             if ch.isalnum():
                 ended = False
@@ -124,9 +157,11 @@ def cut_points(
 ) -> list[int]:
     """Word positions at which to cut ``hyp`` (``len(ref_segments) - 1`` of them, non-decreasing).
 
-    Rows are reference words, columns hypothesis positions 0..m; ``cost[i]`` is the edit distance
+    Rows are reference tokens, columns hypothesis positions 0..m; ``cost[i]`` is the edit distance
     of the reference so far against ``hyp[:i]`` plus cut costs, and ``last_cut[i]`` the last cut on
     that path. Row ``j`` only looks at columns within ``band`` of ``guide[j]`` (see ``band_centers``).
+    A punctuation mark never stands for a word: substituting one for the other costs 2 (a deletion
+    and an insertion), so a stray period is not traded for a missing word.
     """
     n_seg = len(ref_segments)
     if n_seg <= 1:
@@ -137,6 +172,7 @@ def cut_points(
     m = len(h)
     penalty = np.zeros(m + 1) if cut_cost is None else np.asarray(cut_cost, dtype=np.float64)
     hp = np.concatenate([[-2], h])
+    marks = np.concatenate([[False], [_is_mark(t) for t in hyp]])
     cols = np.arange(m + 1, dtype=np.int64)
     guide = band_centers(hyp, ref)
     # Row 0: only insertions.
@@ -158,7 +194,8 @@ def cut_points(
             nhi = max(min(m, center + band) + 1, nlo + 1)
             if row == len(ref):
                 nlo, nhi = min(nlo, m), m + 1  # the path must end at the last hypothesis word
-            cost, last_cut = _row(cost, last_cut, lo, hi, nlo, nhi, hp, vocab.get(word, -1), cols)
+            cost, last_cut = _row(cost, last_cut, lo, hi, nlo, nhi, hp, marks, vocab.get(word, -1), _is_mark(word),
+                                  cols)
             lo, hi = nlo, nhi
     cuts = [int(last_cut[m - lo])]
     for k in range(n_seg - 2, 0, -1):
@@ -213,14 +250,18 @@ def _longest_increasing(values: Sequence[int]) -> list[int]:
     return out[::-1]
 
 
+def _is_mark(token: str) -> bool:
+    return not any(ch.isalnum() for ch in token)
+
+
 def _row(
     cost: np.ndarray, last_cut: np.ndarray, plo: int, phi: int, lo: int, hi: int,
-    hp: np.ndarray, word: int, cols: np.ndarray,
+    hp: np.ndarray, marks: np.ndarray, word: int, word_is_mark: bool, cols: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One reference word: costs and last cuts over columns ``lo..hi-1`` from the previous row.
+    """One reference token: costs and last cuts over columns ``lo..hi-1`` from the previous row.
 
-    ``hp[i]`` is the hypothesis word before column ``i`` (``hp[0]`` matches nothing); ``cols`` is
-    ``arange(m + 1)``.
+    ``hp[i]`` is the hypothesis token before column ``i`` (``hp[0]`` matches nothing) and
+    ``marks[i]`` whether it is punctuation; ``cols`` is ``arange(m + 1)``.
     """
     width = hi - lo
     prev = np.full(width + 1, _INF)  # the previous row over columns lo-1 .. hi-1
@@ -229,7 +270,7 @@ def _row(
     prev[a - lo + 1:b - lo + 1] = cost[a - plo:b - plo]
     prev_cut[a - lo + 1:b - lo + 1] = last_cut[a - plo:b - plo]
     up = prev[1:] + 1.0
-    diag = prev[:-1] + (hp[lo:hi] != word)
+    diag = prev[:-1] + (hp[lo:hi] != word) + (marks[lo:hi] != word_is_mark)
     take_diag = diag <= up
     run, origin = _insertions(np.where(take_diag, diag, up), cols[lo:hi])
     return run, np.where(take_diag, prev_cut[:-1], prev_cut[1:])[origin]
