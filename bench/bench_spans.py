@@ -8,7 +8,8 @@ For each data set (a seeded random sample of rated MT segments against the stand
 Micro character-level precision/recall/F1 over non-whitespace characters (Neutral ratings ignored),
 for all human spans and for Major (+Critical) human spans only (evalkit: its major/critical spans;
 the baselines have no severity, all their spans count); and segment-level detection: does the
-segment contain an error (precision/recall of "has any span" against "the raters marked any error").
+segment contain an error (precision/recall of "has any span" against "the raters marked any error", and
+the AUC of ranking segments by their weighted span count: minor 1, major 5, critical 10; a baseline span 1).
 
     python bench/bench_spans.py                    # all data sets, 500 segments each
     python bench/bench_spans.py --sample 300 --datasets ted-ende biomqm
@@ -20,6 +21,7 @@ tuning sets (TED, BioMQM).
 from __future__ import annotations
 
 import argparse
+import bisect
 import difflib
 import functools
 import itertools
@@ -36,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from evalkit.io.mqm import PRF, MQMItem, MQMSet, char_agreement, read_biomqm, read_ted, read_wmt23  # noqa: E402
 from evalkit.spans import pipeline  # noqa: E402
+from evalkit.spans.classify import WEIGHTS  # noqa: E402
 from evalkit.spans.pipeline import ReferenceAnnotator, ReferenceSettings, spans_post_edit  # noqa: E402
 
 DATA = Path(os.environ.get("EVALKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -77,8 +80,21 @@ def measure(items: Sequence[MQMItem], pred: Sequence[Spans]) -> dict[str, float]
     seg = PRF()
     for k, (it, p) in enumerate(zip(items, pred)):
         seg.add({k} if p else set(), {k} if it.has_error else set())
+    weight = [sum(WEIGHTS.get(sev, 1.0) for _, _, sev in p) for p in pred]
     return {"P": allp.precision, "R": allp.recall, "F1": allp.f1, "mP": majp.precision, "mR": majp.recall,
-            "mF1": majp.f1, "sP": seg.precision, "sR": seg.recall}
+            "mF1": majp.f1, "sP": seg.precision, "sR": seg.recall,
+            "AUC": auc(weight, [it.has_error for it in items])}
+
+
+def auc(scores: Sequence[float], positive: Sequence[bool]) -> float:
+    """Probability that a segment with errors outscores a clean one (ties count half): Mann-Whitney."""
+    pos = [x for x, y in zip(scores, positive) if y]
+    neg = sorted(x for x, y in zip(scores, positive) if not y)
+    if not pos or not neg:
+        return float("nan")
+    wins = sum(bisect.bisect_left(neg, x) + 0.5 * (bisect.bisect_right(neg, x) - bisect.bisect_left(neg, x))
+               for x in pos)
+    return wins / (len(pos) * len(neg))
 
 
 def sample(name: str, n: int, seed: int) -> tuple[MQMSet, list[MQMItem]]:
@@ -90,8 +106,8 @@ def sample(name: str, n: int, seed: int) -> tuple[MQMSet, list[MQMItem]]:
 
 def run_table(names: Sequence[str], n: int, seed: int) -> None:
     annotator = ReferenceAnnotator()
-    print("| data (sample) | method | P | R | F1 | Major P | Major R | Major F1 | seg P | seg R | s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| data (sample) | method | P | R | F1 | Major P | Major R | Major F1 | seg P | seg R | seg AUC | s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name in names:
         data, items = sample(name, n, seed)
         gold = sum(1 for it in items if it.has_error)
@@ -109,7 +125,8 @@ def run_table(names: Sequence[str], n: int, seed: int) -> None:
             secs = time.perf_counter() - t
             m = measure(items, pred)
             print(f"| {label} | {method} | {m['P']:.3f} | {m['R']:.3f} | **{m['F1']:.3f}** | {m['mP']:.3f} | "
-                  f"{m['mR']:.3f} | {m['mF1']:.3f} | {m['sP']:.3f} | {m['sR']:.3f} | {secs:.1f} |", flush=True)
+                  f"{m['mR']:.3f} | {m['mF1']:.3f} | {m['sP']:.3f} | {m['sR']:.3f} | {m['AUC']:.3f} | {secs:.1f} |",
+                  flush=True)
             label = ""
 
 

@@ -130,12 +130,14 @@ def merge(
             k = j
             while k < n and state[k] == OK and k - j < max_gap:
                 k += 1
-            if kind == EDIT and k > j and k < n and state[k] == EDIT and not any(g in view.gap_dels for g in range(j, k + 1)):
+            bridge = kind == EDIT and j < k < n and state[k] == EDIT
+            if bridge and not any(g in view.gap_dels for g in range(j, k + 1)):
                 j = k
                 continue
             break
         refs = sorted({r for t in range(i, j) for r in view.ref_of[t]})
-        out.append(Candidate(kind, toks[i].start, toks[j - 1].end, i, j, best, refs, [view.ops[t] for t in range(i, j)]))
+        ops = [view.ops[t] for t in range(i, j)]
+        out.append(Candidate(kind, toks[i].start, toks[j - 1].end, i, j, best, refs, ops))
         i = j
 
     for gap, dels in sorted(view.gap_dels.items()):

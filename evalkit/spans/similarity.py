@@ -86,7 +86,8 @@ class WordEncoder:
         return [hidden[i, 1 : 1 + len(ids)] for i, ids in enumerate(id_lists)]
 
 
-def _pool(spans: tuple[tuple[int, int], ...], parts: list[tuple[np.ndarray, list[tuple[int, int]]]], dim: int) -> np.ndarray:
+def _pool(spans: tuple[tuple[int, int], ...], parts: list[tuple[np.ndarray, list[tuple[int, int]]]],
+          dim: int) -> np.ndarray:
     """Mean of the sub-word vectors that overlap each word's characters, L2-normalised."""
     out = np.zeros((len(spans), dim), dtype=np.float32)
     if not spans:
