@@ -227,3 +227,33 @@ def test_compare_with_post_edit_spans():
     assert a.words == 11 and b.words == 9
     assert a.span_error_rates is not None and a.span_error_rates["all"] == 0.0
     assert b.span_error_rates is not None and b.span_error_rates["all"] > 0.0
+
+
+def test_segment_score_metric_goes_through_the_same_engine():
+    """Neural metrics are SegmentScoreMetrics (rows [score, 1]): compare treats them like any other metric."""
+    from evalkit.metrics.base import SegmentScoreMetric
+    from evalkit.stats.significance import PairedTests
+    from evalkit.stats.table import compute_table
+    from evalkit.testset import TestSet
+
+    class Length(SegmentScoreMetric):
+        name = "len"
+        display = "len"
+
+        def signature(self, bootstrap=None) -> str:
+            return "len"
+
+        def score_segments(self, hyps, refs, prepared, srcs=None) -> np.ndarray:
+            return np.array([len(h.split()) / 20.0 for h in hyps])
+
+    refs, systems = synthetic()
+    ts = TestSet(refs=[refs], systems=dict(systems))
+    table = compute_table(ts, {"len": Length()}, workers=1)
+    c = evalkit.compare(testset=ts, table=table, test="both", n=3000)
+    assert c.decimals("len") == 4
+    for s in c.systems:
+        assert s.metrics["len"].score == pytest.approx(np.mean([len(h.split()) / 20.0 for h in systems[s.name]]))
+    engine = PairedTests(table.metrics, table.stats, list(systems), n_bootstrap=3000, n_ar=3000)
+    pairs = [(p.a, p.b) for p in c.pairs if p.test == "ar"]
+    assert [p.p_value for p in c.pairs if p.test == "ar"] == pytest.approx(list(engine.ar("len", pairs)))
+    assert_clusters_consistent(c)
