@@ -128,7 +128,6 @@ def test_reference_mode_evidence() -> None:
 
 
 def test_seed_against_references_folder() -> None:
-    pytest.importorskip("evalkit.io.document", reason="the document reader has not landed")
     from evalkit.io.loader import load_testset
 
     seed = ROOT / "seeds" / "000_2179a3658f654c48.txt"
