@@ -11,6 +11,7 @@ import pytest
 from sacrebleu.metrics import TER
 from sacrebleu.metrics.lib_ter import translation_edit_rate
 
+from evalkit.errors import InputError
 from evalkit.io.wmt import WMTLayout
 from evalkit.spans import align as align_mod
 from evalkit.spans.align import align, align_words, ter_edits
@@ -70,6 +71,15 @@ def test_case_insensitive_by_default_and_offsets_into_original(backend):
     # "station ." vs "station.": tercom's tie order gives an insertion of "station" and a substitution
     assert [p.op for p in a.pairs][-2:] == ["ins", "sub"]
     assert align(mt, ref, case_sensitive=True).hyp_keys[3] == "Yesterday"
+
+
+def test_custom_tokenizer_splits_punctuation():
+    a = align("Hello, World!", "hello world", tokenizer=punct_tokens)
+    assert [t.text for t in a.hyp_tokens] == ["Hello", ",", "World", "!"]
+    assert [p.op for p in a.pairs] == ["match", "ins", "match", "ins"]
+    assert align("Hello, World!", "hello world", tokenizer=punct_tokens, case_sensitive=True).edits == 4
+    with pytest.raises(InputError):
+        align("a", "b", tokenizer=punct_tokens, normalized=True)
 
 
 def test_empty_sides(backend):

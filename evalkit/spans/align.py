@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 
+from evalkit.errors import InputError
 from evalkit.spans import _ter_py
 from evalkit.spans.tokenize import ter_tokens
-from evalkit.spans.types import AlignedPair, Alignment
+from evalkit.spans.types import AlignedPair, Alignment, Token
 
 Core = Callable[[list[int], list[int], bool], tuple[int, int, str, list[int], list[tuple[int, int, int]]]]
 
@@ -83,15 +84,26 @@ def align(
     no_punct: bool = False,
     asian_support: bool = False,
     shifts: bool = True,
+    tokenizer: Callable[[str], list[Token]] | None = None,
 ) -> Alignment:
     """Align an MT segment with a reference (or post-edit) as TER does.
 
     Tokens are tercom's (sacrebleu ``TER`` with the same options) with offsets into the original
     strings; ``alignment.edits`` equals sacrebleu's edit count for the pair (with ``shifts=True``).
+    ``tokenizer`` (e.g. ``tokenize.punct_tokens``) replaces tercom's tokens for span finding; keys are
+    then the token texts, lowercased unless ``case_sensitive``.
     """
-    opts = dict(case_sensitive=case_sensitive, normalized=normalized, no_punct=no_punct, asian_support=asian_support)
-    hyp_tokens, hyp_keys = ter_tokens(hyp, **opts)
-    ref_tokens, ref_keys = ter_tokens(ref, **opts)
+    if tokenizer is None:
+        opts = dict(case_sensitive=case_sensitive, normalized=normalized, no_punct=no_punct,
+                    asian_support=asian_support)
+        hyp_tokens, hyp_keys = ter_tokens(hyp, **opts)
+        ref_tokens, ref_keys = ter_tokens(ref, **opts)
+    else:
+        if normalized or no_punct or asian_support:
+            raise InputError("align: tercom normalisation options do not apply to a custom tokenizer")
+        hyp_tokens, ref_tokens = tokenizer(hyp), tokenizer(ref)
+        hyp_keys = [t.text if case_sensitive else t.text.lower() for t in hyp_tokens]
+        ref_keys = [t.text if case_sensitive else t.text.lower() for t in ref_tokens]
     pairs, moved = align_words(hyp_keys, ref_keys, shifts=shifts)
     return Alignment(
         hyp_tokens=hyp_tokens,
