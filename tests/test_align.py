@@ -139,6 +139,19 @@ def test_candidate_cap_drops_that_rounds_shift_like_sacrebleu(backend):
     assert a.edits == translation_edit_rate(h, r)[0]
 
 
+@pytest.mark.skipif("c" not in align_mod.BACKENDS, reason="C extension not built")
+def test_backends_identical_on_random_sequences():
+    """Same shifts, trace and permutation from C and Python, with and without shifts."""
+    rng = random.Random(5)
+    c, py = align_mod.BACKENDS["c"], align_mod.BACKENDS["python"]
+    for _ in range(300):
+        v = rng.randint(1, 8)
+        h = [rng.randrange(v) for _ in range(rng.randint(0, 40))]
+        r = [rng.randrange(v) for _ in range(rng.randint(0, 40))]
+        assert c(h, r, True) == py(h, r, True)
+        assert c(h, r, False) == py(h, r, False)
+
+
 # ---- tokenisation ----
 
 _TRICKY = [
