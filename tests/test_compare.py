@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -70,8 +71,8 @@ def assert_clusters_consistent(c: Comparison) -> None:
 
 @pytest.fixture(scope="module")
 def wmt23_zh_en():
-    root = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "wmt23-general-mqm" / \
-        "mt-metrics-eval-v2" / "wmt23"
+    data = Path(os.environ.get("EVALKIT_SHARED_DATA", Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
+    root = data / "wmt23-general-mqm" / "mt-metrics-eval-v2" / "wmt23"
     if not root.exists():
         pytest.skip(f"real data not available: {root} (../shared/data is absent)")
     layout = WMTLayout(root)
