@@ -74,5 +74,7 @@ def build_metric(name: str, options: dict[str, Any] | None = None) -> Metric:
             kwargs.setdefault(opt, value)
     try:
         return cls(**kwargs)
+    except InputError:
+        raise
     except (ValueError, AssertionError, TypeError) as exc:
         raise InputError(f"metric {key!r}: invalid options {kwargs}: {exc}") from None
