@@ -6,6 +6,7 @@ the same formulas in numpy for resampling (checked against sacrebleu in the test
 """
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -14,6 +15,7 @@ from sacrebleu.metrics import BLEU as _SBLEU
 from sacrebleu.metrics import CHRF as _SCHRF
 from sacrebleu.metrics import TER as _STER
 
+from evalkit.errors import InputError
 from evalkit.metrics.base import Metric
 
 _MIN_LOG = -9999999999.0
@@ -48,6 +50,16 @@ class _SacreMetric(Metric):
         return float(self._sb._compute_score_from_stats(stats).score)
 
 
+def _check_tokenizer(name: str | None) -> None:
+    """An unknown tokenizer is an input error naming the choices (sacrebleu raises a bare KeyError)."""
+    from sacrebleu.metrics.bleu import _TOKENIZERS
+
+    if name is not None and name not in _TOKENIZERS:
+        close = difflib.get_close_matches(name, list(_TOKENIZERS), n=2)
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise InputError(f"BLEU: unknown tokenizer {name!r}{hint} (choose from {', '.join(_TOKENIZERS)})")
+
+
 class BLEU(_SacreMetric):
     """sacreBLEU. Sentence scores use effective order, as sacrebleu's ``sentence_bleu`` does."""
 
@@ -64,10 +76,17 @@ class BLEU(_SacreMetric):
         effective_order: bool = False,
         trg_lang: str = "",
     ) -> None:
+        _check_tokenizer(tokenize)
+        if max_ngram_order < 1:
+            raise InputError(f"BLEU: --max-ngram-order must be at least 1, got {max_ngram_order}")
         kw = dict(lowercase=lowercase, tokenize=tokenize, smooth_method=smooth_method, smooth_value=smooth_value,
                   max_ngram_order=max_ngram_order, trg_lang=trg_lang)
-        self._sb = _SBLEU(effective_order=effective_order, **kw)
-        self._sent = _SBLEU(effective_order=True, **kw)
+        try:
+            self._sb = _SBLEU(effective_order=effective_order, **kw)
+            self._sent = _SBLEU(effective_order=True, **kw)
+        except (ImportError, OSError, RuntimeError) as exc:  # optional tokenizers (mecab, sentencepiece models)
+            reason = " ".join(str(exc).split())
+            raise InputError(f"BLEU: tokenizer {tokenize!r} is not available here: {reason}") from None
         self.max_order = max_ngram_order
         self.smooth_method = smooth_method
         self.smooth_value = _SBLEU.SMOOTH_DEFAULTS[smooth_method] if smooth_value is None else smooth_value
@@ -136,6 +155,9 @@ class CHRF(_SacreMetric):
         whitespace: bool = False,
         eps_smoothing: bool = False,
     ) -> None:
+        if char_order < 1 or word_order < 0:
+            raise InputError(f"chrF: the character order must be at least 1 and the word order at least 0 "
+                             f"(got {char_order} and {word_order})")
         self._sb = _SCHRF(char_order=char_order, word_order=word_order, beta=beta, lowercase=lowercase,
                           whitespace=whitespace, eps_smoothing=eps_smoothing)
         self.order = char_order + word_order
