@@ -141,6 +141,22 @@ def test_paired_ar_reproduces_sacrebleu(wmt17):
     assert np.array_equal(swapped, tests.ar("bleu", pairs[:3]))
 
 
+def test_ar_ter_agrees_with_multeval(wmt17, shared_data_dir):
+    """multeval's second p-value is TER's (tercom); sacrebleu does not test it. The four systems whose TER
+    p-values are not at the floor, against the baseline: within 0.01, sacrebleu's tolerance for BLEU."""
+    names, _, vectors = wmt17
+    folder = shared_data_dir / "sacrebleu-reference" / "wmt17_en_de_systems_txt"
+    systems = [BASELINE, "newstest2017.FBK.4870.en-de", "newstest2017.LMU-nmt-single.4893.en-de",
+               "newstest2017.RWTH-nmt-ensemble.4921.en-de", "newstest2017.online-B.0.en-de"]
+    ts = TestSet(refs=[_read(folder / "newstest2017.reference.en-de.txt")],
+                 systems={n: _read(folder / f"{n}.txt") for n in systems})
+    table = compute_table(ts, build_metrics(["ter"]))
+    tests = PairedTests(table.metrics, table.stats, systems, n_ar=10000)
+    got = tests.ar("ter", [(n, BASELINE) for n in systems[1:]])
+    for name, p in zip(systems[1:], got):
+        assert abs(p - vectors["MULTEVAL_P_VALS"][name][1]) < 1e-2, name
+
+
 def test_strict_ties_reproduce_sacrebleu_on_every_metric(shared_data_dir):
     folder = shared_data_dir / "sacrebleu-reference" / "wmt17_en_de_systems_txt"
     systems = [BASELINE, *SLICE_SYSTEMS]
