@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from evalkit.errors import InputError
 from evalkit.metrics import build_metric, resolve_name
 from evalkit.results import MetricScore, Result, SegmentResult, SystemResult
 from evalkit.stats.resample import SACREBLEU_SEED, Resampler, bootstrap_interval
@@ -64,6 +65,10 @@ def assemble(
     seed: int | None = SACREBLEU_SEED,
     spans: str | None = None,
 ) -> Result:
+    if confidence and n_bootstrap < 2:
+        raise InputError(f"--n-bootstrap must be at least 2 for a confidence interval, got {n_bootstrap}")
+    if seed is not None and seed < 0:
+        raise InputError(f"--seed must be a non-negative integer, got {seed}")
     resampler = Resampler(len(testset), n_bootstrap, seed) if confidence else None
     span_lists = None
     if spans:
