@@ -46,6 +46,9 @@ def check_references(refs: Any, n: int | None = None) -> list[list[str]]:
         raise InputError(f"references: streams have different lengths {sorted(lengths)}")
     if n is not None and streams and len(streams[0]) != n:
         raise InputError(f"references have {len(streams[0])} segments but hypotheses have {n}")
+    for i, refs in enumerate(zip(*streams)):
+        if all(r is None for r in refs):
+            raise InputError(f"references: segment {i + 1} has no reference in any stream")
     return streams
 
 
