@@ -16,6 +16,10 @@ from evalkit.errors import InputError
 from evalkit.io.text import read_text
 
 
+# Key under which the TSV reader gathers its reference columns (``ref``, ``ref2``...): not a column name.
+_JOINED_REFS = object()
+
+
 @dataclass
 class Columns:
     mt: str = "mt"
@@ -31,7 +35,7 @@ class Records:
     srcs: list[str] | None
 
 
-def _to_records(rows: list[dict[str, Any]], where: str, cols: Columns) -> Records:
+def _to_records(rows: list[dict[Any, Any]], where: str, cols: Columns) -> Records:
     if not rows:
         raise InputError(f"{where}: no records")
     hyps: list[str] = []
@@ -40,11 +44,15 @@ def _to_records(rows: list[dict[str, Any]], where: str, cols: Columns) -> Record
     has_src = cols.src in rows[0]
     for i, row in enumerate(rows, 1):
         if cols.mt not in row:
-            raise InputError(f"{where}: record {i} has no {cols.mt!r} field (fields: {', '.join(map(str, row))})")
+            fields = ", ".join(str(k) for k in row if k is not _JOINED_REFS)
+            raise InputError(f"{where}: record {i} has no {cols.mt!r} field (fields: {fields}); "
+                             "name the MT field with --mt-column")
         mt = row[cols.mt]
         if not isinstance(mt, str):
             raise InputError(f"{where}: record {i}: {cols.mt!r} must be a string")
-        if cols.refs in row and row[cols.refs] is not None:
+        if _JOINED_REFS in row:
+            refs = row[_JOINED_REFS]
+        elif cols.refs in row and row[cols.refs] is not None:
             refs = row[cols.refs]
             if isinstance(refs, str):
                 raise InputError(f"{where}: record {i}: {cols.refs!r} must be a list of strings, got a string "
@@ -56,7 +64,8 @@ def _to_records(rows: list[dict[str, Any]], where: str, cols: Columns) -> Record
                 raise InputError(f"{where}: record {i}: {cols.ref!r} must be a string (use {cols.refs!r} for a list)")
             refs = [row[cols.ref]]
         else:
-            raise InputError(f"{where}: record {i} has no {cols.ref!r} or {cols.refs!r} field")
+            raise InputError(f"{where}: record {i} has no {cols.ref!r} or {cols.refs!r} field; "
+                             "name the reference field with --ref-column or --refs-column")
         if not refs:
             raise InputError(f"{where}: record {i} has an empty reference list")
         hyps.append(mt)
@@ -98,9 +107,9 @@ def read_tsv(path: str | Path, cols: Columns = Columns()) -> Records:
             continue
         if len(fields) != len(header):
             raise InputError(f"{path}: line {n} has {len(fields)} fields, header has {len(header)}")
-        row: dict[str, Any] = dict(zip(header, fields))
+        row: dict[Any, Any] = dict(zip(header, fields))
         if ref_cols:
-            row[cols.refs] = [row[c] for c in ref_cols]
+            row[_JOINED_REFS] = [row[c] for c in ref_cols]
         rows.append(row)
     return _to_records(rows, str(path), cols)
 
@@ -112,6 +121,8 @@ def read_dataset(path: str | Path, cols: Columns = Columns(), split: str | None 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     import datasets
+
+    datasets.disable_progress_bars()  # stderr carries only evalkit's one-line messages
 
     p = Path(path)
     if not p.exists():
