@@ -35,7 +35,7 @@ def system_names(paths: Sequence[str | Path], names: Sequence[str] | None = None
     out: list[str] = []
     for p in paths:
         stem = Path(p).name
-        for suffix in (".txt", ".jsonl", ".tsv"):
+        for suffix in (".txt", ".jsonl", ".tsv", ".json", ".csv", ".parquet", ".arrow"):
             stem = stem.removesuffix(suffix)
         name, k = stem, 2
         while name in out:
