@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     with console.status("scoring…", spinner="dots") if sys.stderr.isatty() else _null():
         result = score(
             testset=testset,
-            metrics=opts["metrics"],
+            metrics=[opts["metrics"]] if isinstance(opts["metrics"], str) else opts["metrics"],
             options=metric_options(opts),
             confidence=bool(opts.get("confidence")),
             n_bootstrap=int(opts["n_bootstrap"]),
