@@ -93,7 +93,8 @@ def load_testset(
         if src_path:
             srcs = read_lines(src_path)
         named = {**{str(p): systems[n] for n, p in zip(sys_names, hyp_paths)},
-                 **{str(p): r for p, r in zip(ref_paths, refs or [])}}
+                 **{str(p): r for p, r in zip(ref_paths, refs or [])},
+                 **({str(src_path): srcs} if src_path and srcs is not None else {})}
         check_same_length(named)
         return TestSet(refs=refs or [], systems=systems, srcs=srcs, notes=notes)
     if not ref_paths:
