@@ -300,9 +300,11 @@ def compare(
     nb = n_bootstrap or (n if n and "bootstrap" in tests else None) or max(DEFAULT_SAMPLES["bootstrap"], floor)
     na = n_ar or (n if n and "ar" in tests else None) or max(DEFAULT_SAMPLES["ar"], floor)
     notes = list(testset.notes)
-    for t, label, value in (("bootstrap", "bootstrap samples", nb), ("ar", "AR trials", na)):
-        if int(value) < 1:
-            raise InputError(f"the number of {label} must be positive, got {value}")
+    if seed is not None and int(seed) < 0:
+        raise InputError(f"--seed must be a non-negative integer, got {seed}")
+    for t, label, value, least in (("bootstrap", "bootstrap samples", nb, 2), ("ar", "AR trials", na, 1)):
+        if int(value) < least:
+            raise InputError(f"the number of {label} must be at least {least}, got {value}")
         if t in tests and len(pairs) / (int(value) + 1) >= alpha:
             notes.append(f"{t}: with {value} {label} the smallest p-value is 1/{int(value) + 1}, so after Holm's "
                          f"correction over {len(pairs)} pairs no pair can reach alpha={alpha}: use at least "

@@ -170,6 +170,9 @@ def test_cli_baseline_by_path_and_errors(files, tmp_path, capsys):
     assert len(err) == 1 and "did you mean 'mid'" in err[0]
     assert main(["compare", "-t", str(paths[0]), "-r", str(ref)]) == 2
     assert "at least two systems" in capsys.readouterr().err
+    assert main(["compare", "-t", *map(str, paths), "-r", str(ref), "--seed", "-3"]) == 2
+    assert main(["compare", "-t", *map(str, paths), "-r", str(ref), "--n", "1"]) == 2
+    assert "--seed" in capsys.readouterr().err
 
 
 def test_cli_text_and_config(files, tmp_path, capsys):
