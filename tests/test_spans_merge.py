@@ -122,6 +122,17 @@ def test_single_substitution_categories(hyp_word: str, ref_word: str, category: 
     assert (s.text, s.ref_text, s.category, s.severity) == (hyp_word, ref_word, category, severity)
 
 
+def test_same_letters_with_other_spacing_or_hyphens_is_spelling() -> None:
+    hyp, ref = "legislator Park Sunwon said", "legislator Park Sun-won said"
+    al = alignment(hyp, ref, [(0, 0, "match"), (1, 1, "match"), (2, 2, "sub"), (3, 3, "match")])
+    [s] = spans(hyp, ref, al)
+    assert (s.text, s.ref_text, s.category, s.severity) == ("Sunwon", "Sun-won", "spelling", "minor")
+    hyp, ref = "Lee Seong Kweun stated", "Lee Seong-kweun stated"
+    al = alignment(hyp, ref, [(0, 0, "match"), (1, 1, "sub"), (2, None, "ins"), (3, 2, "match")])
+    [s] = spans(hyp, ref, al)
+    assert (s.text, s.ref_text, s.category, s.severity) == ("Seong Kweun", "Seong-kweun", "spelling", "minor")
+
+
 def test_addition_and_whole_clause_garble() -> None:
     hyp, ref = "he said very very clearly", "he said clearly"
     al = alignment(hyp, ref, [(0, 0, "match"), (1, 1, "match"), (2, None, "ins"), (3, None, "ins"), (4, 2, "match")])

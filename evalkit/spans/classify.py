@@ -76,6 +76,10 @@ def _negations(words: Sequence[str]) -> int:
     return sum(1 for w in words if w.casefold() in NEGATIONS or w.casefold().endswith("n't"))
 
 
+def _letters(words: Sequence[str]) -> str:
+    return "".join(c for w in words for c in w.casefold() if c.isalnum())
+
+
 def category_of(cand: Candidate, mt_words: list[str], ref_words: list[str]) -> str:
     if cand.kind == "omission":
         return "omission"
@@ -85,6 +89,8 @@ def category_of(cand: Candidate, mt_words: list[str], ref_words: list[str]) -> s
         return "punctuation"
     if ref_words and [w.casefold() for w in mt_words] == [w.casefold() for w in ref_words]:
         return "capitalisation"
+    if ref_words and mt_words and _letters(mt_words) == _letters(ref_words):
+        return "spelling"
     if (
         len(mt_words) == 1 and len(ref_words) == 1 and mt_words[0].isalpha() and ref_words[0].isalpha()
         and min(len(mt_words[0]), len(ref_words[0])) >= 4
