@@ -11,7 +11,13 @@ from conftest import ROOT, SHARED_DATA, require
 from evalkit.errors import InputError
 from evalkit.results import Span
 from evalkit.spans.classify import count_spans, mqm_score
-from evalkit.spans.pipeline import ReferenceAnnotator, ReferenceSettings, annotate_testset, spans_post_edit
+from evalkit.spans.pipeline import (
+    ReferenceAnnotator,
+    ReferenceSettings,
+    annotate_testset,
+    span_tokens,
+    spans_post_edit,
+)
 from evalkit.testset import TestSet
 
 # Raw sentences of seeds/000_2179a3658f654c48.txt with the team's corrections (references/).
@@ -65,6 +71,12 @@ def test_identical_and_empty_references() -> None:
     assert spans_post_edit("Some text.", []) == []
     [s] = spans_post_edit("Some text", ["Some text."])
     assert (s.start, s.end, s.ref_text, s.category) == (9, 9, ".", "omission")
+
+
+def test_chinese_and_japanese_align_character_by_character() -> None:
+    assert [t.text for t in span_tokens("我们站在GPT-4上。")] == ["我", "们", "站", "在", "GPT-4", "上", "。"]
+    [s] = spans_post_edit("我们站在地球上。", ["我们站在月球上。"])
+    assert (s.start, s.end, s.text, s.ref_text) == (4, 5, "地", "月")
 
 
 def test_offsets_always_valid_on_real_segments() -> None:

@@ -18,6 +18,7 @@ across one correct word did not (0.276).
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,7 +30,7 @@ from evalkit.spans.align import align_words
 from evalkit.spans.classify import classify, count_spans, is_content, mqm_score
 from evalkit.spans.merge import Candidate, merge
 from evalkit.spans.tokenize import punct_tokens
-from evalkit.spans.types import Alignment
+from evalkit.spans.types import Alignment, Token
 from evalkit.testset import TestSet
 
 MODES = ("post-edit", "reference")
@@ -45,9 +46,27 @@ class ReferenceSettings:
     drop_function_only: bool = True
 
 
+# Han, Hiragana, Katakana: scripts written without spaces, where a character is the unit to align.
+_CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK = re.compile(f"[{_CJK_CHARS}]")
+_CJK_SPLIT = re.compile(f"[{_CJK_CHARS}]|[^{_CJK_CHARS}]+")
+
+
+def span_tokens(text: str) -> list[Token]:
+    """Words with punctuation split off; Chinese and Japanese characters one by one."""
+    out: list[Token] = []
+    for tok in punct_tokens(text):
+        if not _CJK.search(tok.text):
+            out.append(tok)
+            continue
+        for m in _CJK_SPLIT.finditer(tok.text):
+            out.append(Token(m.group(), tok.start + m.start(), tok.start + m.end()))
+    return out
+
+
 def align_tokens(hyp: str, ref: str, *, case_sensitive: bool = True) -> Alignment:
     """TER alignment over words with punctuation split off, so a span never swallows a stray comma."""
-    hyp_tokens, ref_tokens = punct_tokens(hyp), punct_tokens(ref)
+    hyp_tokens, ref_tokens = span_tokens(hyp), span_tokens(ref)
     fold = (lambda s: s) if case_sensitive else str.lower
     hyp_keys = [fold(t.text) for t in hyp_tokens]
     ref_keys = [fold(t.text) for t in ref_tokens]
