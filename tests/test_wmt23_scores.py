@@ -19,7 +19,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sacrebleu.metrics import BLEU, CHRF, TER
 
+import evalkit
 from evalkit.api import build_metrics
 from evalkit.io.text import read_lines
 from evalkit.io.wmt import WMTLayout
@@ -107,3 +109,71 @@ def test_segment_scores_equal_official(tables, lp: str) -> None:
             assert rated.sum() > 0.9 * len(expected)
             np.testing.assert_allclose(got[rated], expected[rated], rtol=0, atol=1e-9,
                                        err_msg=f"{lp} {system} {theirs}")
+
+
+# ---------------------------------------------------------------- sentence scores, resampling and CIs
+
+SLICE = slice(0, 120)
+
+
+@pytest.fixture(scope="module")
+def he_en_slice(layout: WMTLayout):
+    """120 he-en segments of two systems with both references (refB, the standard one, first)."""
+    refs = [layout.reference("he-en", "refB")[SLICE], layout.reference("he-en", "refA")[SLICE]]
+    systems = {s: layout.system_output("he-en", s)[SLICE] for s in ("ONLINE-A", "NLLB_Greedy")}
+    return refs, systems
+
+
+SACRE = {
+    "bleu": lambda: BLEU(effective_order=True),
+    "chrf": lambda: CHRF(),
+    "chrf++": lambda: CHRF(word_order=2),
+    "ter": lambda: TER(),
+}
+
+
+@pytest.mark.parametrize("name", list(SACRE))
+@pytest.mark.parametrize("nrefs", [1, 2])
+def test_sentence_scores_equal_sacrebleu_sentence_score(he_en_slice, name: str, nrefs: int) -> None:
+    refs, systems = he_en_slice
+    refs = refs[:nrefs]
+    metric = build_metrics([name])[name]
+    prepared = metric.prepare(refs)
+    sb = SACRE[name]()
+    for hyps in list(systems.values())[: 1 if name == "ter" else None]:  # sacrebleu's own TER is slow
+        got = metric.segment_scores(metric.segment_stats(hyps, refs, prepared))
+        want = [sb.sentence_score(h, [r[i] for r in refs]).score for i, h in enumerate(hyps)]
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", list(SACRE))
+def test_batch_scores_equal_corpus_score_on_resampled_sums(he_en_slice, name: str) -> None:
+    """The numpy formula (used for every bootstrap sample) equals sacrebleu's on random resamples."""
+    refs, systems = he_en_slice
+    metric = build_metrics([name])[name]
+    stats = metric.segment_stats(systems["ONLINE-A"], refs, metric.prepare(refs))
+    rng = np.random.default_rng(0)
+    counts = np.stack([np.bincount(rng.integers(0, len(stats), size=k), minlength=len(stats))
+                       for k in (1, 2, 5, 30, 120, 120, 240)]).astype(float)
+    sums = counts @ stats
+    np.testing.assert_allclose(metric.batch_scores(sums), [metric.corpus_score(s) for s in sums], rtol=0, atol=1e-9)
+
+
+def test_confidence_intervals_equal_sacrebleus_and_are_reproducible(he_en_slice) -> None:
+    """Same draw as sacrebleu (seed 12345): equal mean and half-width, up to sacrebleu's float32 sums."""
+    refs, systems = he_en_slice
+    hyps = systems["ONLINE-A"]
+    names = list(SACRE)
+    first = evalkit.score(hyps, refs, metrics=names, confidence=True, workers=1).systems[0].metrics
+    again = evalkit.score(hyps, refs, metrics=names, confidence=True, workers=1).systems[0].metrics
+    other = evalkit.score(hyps, refs, metrics=names, confidence=True, seed=7, workers=1).systems[0].metrics
+    for name in names:
+        sb = BLEU() if name == "bleu" else SACRE[name]()  # corpus BLEU without effective order
+        want = sb.corpus_score(hyps, refs, n_bootstrap=1000)
+        got = first[name]
+        assert got.score == pytest.approx(want.score, abs=1e-9)
+        assert got.ci_mean == pytest.approx(want._mean, abs=1e-5)
+        assert got.ci_half_width == pytest.approx(want._ci, abs=1e-5)
+        assert got.signature == sb.get_signature().format()
+        assert (got.ci, got.ci_mean) == (again[name].ci, again[name].ci_mean)
+        assert other[name].ci != got.ci and "seed:7" in other[name].signature
