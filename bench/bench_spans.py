@@ -14,6 +14,7 @@ the AUC of ranking segments by their weighted span count: minor 1, major 5, crit
     python bench/bench_spans.py                    # all data sets, 500 segments each
     python bench/bench_spans.py --sample 300 --datasets ted-ende biomqm
     python bench/bench_spans.py --tune             # grid over reference-mode settings, TED + BioMQM only
+    python bench/bench_spans.py --mlqe en-de ro-en en-zh   # post-edit mode against MLQE-PE's word tags
 
 WMT23 is test data: ``--tune`` refuses it, and the defaults in ``evalkit.spans.pipeline`` come from the
 tuning sets (TED, BioMQM).
@@ -130,6 +131,32 @@ def run_table(names: Sequence[str], n: int, seed: int) -> None:
             label = ""
 
 
+def mlqe_agreement(pairs: Sequence[str]) -> None:
+    """Post-edit mode against MLQE-PE's official word and gap tags (TER of the MT against its post-edit)."""
+    from evalkit.io.text import read_lines
+
+    print("| MLQE-PE dev | words | BAD P | BAD R | BAD F1 | gaps | gap BAD P | gap BAD R |")
+    print("|---|---|---|---|---|---|---|---|")
+    for lp in pairs:
+        folder = DATA / "mlqe-pe" / "data" / "post-editing" / "dev" / f"{lp}-dev"
+        mts, pes, tags = (read_lines(folder / f"dev.{k}") for k in ("mt", "pe", "tags"))
+        words, gaps = PRF(), PRF()
+        for k, (mt, pe, line) in enumerate(zip(mts, pes, tags)):
+            bounds = [(m.start(), m.end()) for m in re.finditer(r"\S+", mt)]
+            tag = line.split()
+            spans = spans_post_edit(mt, [pe])
+            anchors = {s.start for s in spans if s.end == s.start}
+            for i, (a, b) in enumerate(bounds):
+                bad = any(s.start < b and s.end > a for s in spans if s.end > s.start)
+                words.add({(k, i)} if bad else set(), {(k, i)} if tag[2 * i + 1] == "BAD" else set())
+            for g in range(len(bounds) + 1):
+                at = bounds[g - 1][1] if g else 0
+                gaps.add({(k, g)} if at in anchors else set(), {(k, g)} if tag[2 * g] == "BAD" else set())
+        print(f"| {lp} ({len(mts)} segments) | {words.gold} BAD of {sum(len(x.split()) for x in mts)} | "
+              f"{words.precision:.3f} | {words.recall:.3f} | {words.f1:.3f} | {gaps.gold} BAD | "
+              f"{gaps.precision:.3f} | {gaps.recall:.3f} |", flush=True)
+
+
 def tune(names: Sequence[str], n: int, seed: int) -> None:
     bad = [x for x in names if x not in TUNING]
     if bad:
@@ -155,10 +182,13 @@ def main() -> None:
     p.add_argument("--sample", type=int, default=500, help="rated segments per data set (default 500)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--tune", action="store_true", help="grid over reference-mode settings (tuning data only)")
+    p.add_argument("--mlqe", nargs="+", metavar="LP", help="post-edit mode against MLQE-PE dev word tags instead")
     args = p.parse_args()
     if not DATA.exists():
         raise SystemExit(f"{DATA}: shared data not found (set EVALKIT_SHARED_DATA)")
-    if args.tune:
+    if args.mlqe:
+        mlqe_agreement(args.mlqe)
+    elif args.tune:
         names = [x for x in args.datasets if x in TUNING] if args.datasets == list(LOADERS) else args.datasets
         tune(names, args.sample, args.seed)
     else:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,23 @@ def test_seed_against_references_folder() -> None:
 def test_default_config_turns_spans_on() -> None:
     text = Path(ROOT / "configs" / "default.toml").read_text(encoding="utf-8")
     assert 'spans = "post-edit"' in text
+
+
+def test_post_edit_mode_reproduces_mlqe_pe_word_tags() -> None:
+    """MLQE-PE's official OK/BAD word tags come from TER between the MT and its post-edit."""
+    from evalkit.io.text import read_lines
+
+    folder = require(SHARED_DATA / "mlqe-pe" / "data" / "post-editing" / "dev" / "en-de-dev")
+    mts, pes, tags = (read_lines(folder / f"dev.{k}")[:200] for k in ("mt", "pe", "tags"))
+    tp = fp = fn = 0
+    for mt, pe, line in zip(mts, pes, tags):
+        words = [(m.start(), m.end()) for m in re.finditer(r"\S+", mt)]
+        gold = [t == "BAD" for t in line.split()[1::2]]
+        assert len(gold) == len(words)
+        spans = [s for s in spans_post_edit(mt, [pe]) if s.end > s.start]
+        for (a, b), g in zip(words, gold):
+            bad = any(s.start < b and s.end > a for s in spans)
+            tp, fp, fn = tp + (bad and g), fp + (bad and not g), fn + (g and not bad)
+    precision, recall = tp / (tp + fp), tp / (tp + fn)
+    assert tp > 300
+    assert precision > 0.97 and recall > 0.95, (precision, recall)
