@@ -12,6 +12,7 @@ from conftest import ROOT, SHARED_DATA, require
 from evalkit.errors import InputError
 from evalkit.results import Span
 from evalkit.spans.classify import count_spans, mqm_score
+from evalkit.spans import pipeline
 from evalkit.spans.pipeline import (
     ReferenceAnnotator,
     ReferenceSettings,
@@ -123,7 +124,7 @@ def test_score_attaches_spans_mqm_and_counts() -> None:
         evalkit.score(hyps, [refs], metrics=["bleu"], spans="diff")
 
 
-def test_reference_mode_evidence() -> None:
+def test_reference_mode_evidence(monkeypatch: pytest.MonkeyPatch) -> None:
     annotator = ReferenceAnnotator()
     pairs = [SEED_GARBLES[2][:2],
              ("Russia has suffered more than 600,000 soldier casualties",
@@ -136,6 +137,10 @@ def test_reference_mode_evidence() -> None:
     assert [(s.text, s.ref_text) for s in paraphrase] == [("soldier", "military")]
     assert [(s.text, s.ref_text) for s in function_only] == [("in the house", "at home")]  # missing "that": dropped
     assert [(s.start, s.end, s.category) for s in omission] == [(5, 5, "omission")]  # "acronym" has no close word
+    assert len(annotator.encoder._cache) == len(pairs)  # the references stay cached, the MT does not
+    monkeypatch.setattr(pipeline, "CHUNK", 1)
+    assert annotator.annotate([m for m, _ in pairs], [[r] for _, r in pairs]) == [
+        garble, paraphrase, function_only, omission]
     strict = ReferenceAnnotator(ReferenceSettings(support=0.75), encoder=annotator.encoder)
     assert strict.annotate([pairs[1][0]], [[pairs[1][1]]]) == [[]]  # the similarity veto: a paraphrase
 

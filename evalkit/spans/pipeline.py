@@ -34,6 +34,7 @@ from evalkit.spans.types import Alignment, Token
 from evalkit.testset import TestSet
 
 MODES = ("post-edit", "reference")
+CHUNK = 1000  # segments encoded together: batches stay full, memory stays bounded
 
 
 @dataclass(frozen=True)
@@ -107,18 +108,26 @@ class ReferenceAnnotator:
         self.encoder = encoder if encoder is not None else WordEncoder()
 
     def annotate(self, mts: Sequence[str], refs: Sequence[Sequence[str]]) -> list[list[Span]]:
-        """Spans for each MT ``mts[i]`` against its references ``refs[i]``."""
+        """Spans for each MT ``mts[i]`` against its references ``refs[i]``, in blocks of ``CHUNK`` segments."""
+        out: list[list[Span]] = []
+        for a in range(0, len(mts), CHUNK):
+            out.extend(self._annotate(mts[a:a + CHUNK], refs[a:a + CHUNK]))
+        return out
+
+    def _annotate(self, mts: Sequence[str], refs: Sequence[Sequence[str]]) -> list[list[Span]]:
         live = [[r for r in rs if r] for rs in refs]
         aligns = [[align_tokens(mt, r, case_sensitive=False) for r in rs] for mt, rs in zip(mts, live, strict=True)]
-        texts, toks = [], []
+        texts, toks, keep = [], [], []
         for mt, rs, als in zip(mts, live, aligns):
             if als:
                 texts.append(mt)
                 toks.append(als[0].hyp_tokens)
+                keep.append(False)
             for r, al in zip(rs, als):
                 texts.append(r)
                 toks.append(al.ref_tokens)
-        vecs = iter(self.encoder.encode(texts, toks))  # type: ignore[attr-defined]
+                keep.append(True)
+        vecs = iter(self.encoder.encode(texts, toks, keep))  # type: ignore[attr-defined]
         return [self._segment(mt, rs, als, vecs) for mt, rs, als in zip(mts, live, aligns)]
 
     def _segment(self, mt: str, refs: list[str], als: list[Alignment], vecs: object) -> list[Span]:

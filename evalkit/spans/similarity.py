@@ -48,10 +48,16 @@ class WordEncoder:
         self.batch_size = batch_size
         self._cache: dict[tuple[str, tuple[tuple[int, int], ...]], np.ndarray] = {}
 
-    def encode(self, texts: Sequence[str], tokens: Sequence[Sequence[Token]]) -> list[np.ndarray]:
-        """One ``(len(tokens[i]), dim)`` array per text; a word no sub-word reaches gets a zero row."""
+    def encode(self, texts: Sequence[str], tokens: Sequence[Sequence[Token]],
+               keep: Sequence[bool] | None = None) -> list[np.ndarray]:
+        """One ``(len(tokens[i]), dim)`` array per text; a word no sub-word reaches gets a zero row.
+
+        Only texts with ``keep[i]`` (default: all) stay in the cache, so that references shared by many
+        systems are encoded once while each system's MT does not pile up in memory.
+        """
         keys = [(t, tuple((k.start, k.end) for k in toks)) for t, toks in zip(texts, tokens, strict=True)]
         todo = sorted({k for k in keys if k not in self._cache}, key=lambda k: len(k[0]))
+        fresh: dict[tuple[str, tuple[tuple[int, int], ...]], np.ndarray] = {}
         if todo:
             tokenizer, model = _model()
             windows: list[tuple[int, list[int], list[tuple[int, int]]]] = []
@@ -67,8 +73,12 @@ class WordEncoder:
                 for (n, _, offs), vecs in zip(chunk, self._run(tokenizer, model, [w[1] for w in chunk])):
                     sub_vecs[n].append((vecs, offs))
             for n, (text, spans) in enumerate(todo):
-                self._cache[(text, spans)] = _pool(spans, sub_vecs[n], model.config.hidden_size)
-        return [self._cache[k] for k in keys]
+                fresh[(text, spans)] = _pool(spans, sub_vecs[n], model.config.hidden_size)
+        out = [self._cache[k] if k in self._cache else fresh[k] for k in keys]
+        for k, flag in zip(keys, keep if keep is not None else [True] * len(keys), strict=True):
+            if flag and k in fresh:
+                self._cache[k] = fresh[k]
+        return out
 
     def _run(self, tokenizer: Any, model: Any, id_lists: list[list[int]]) -> list[np.ndarray]:
         import torch
