@@ -19,8 +19,9 @@ across one correct word did not (0.276).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,6 +33,9 @@ from evalkit.spans.merge import Candidate, merge
 from evalkit.spans.tokenize import punct_tokens
 from evalkit.spans.types import Alignment, Token
 from evalkit.testset import TestSet
+
+if TYPE_CHECKING:
+    from evalkit.spans.similarity import WordEncoder
 
 MODES = ("post-edit", "reference")
 CHUNK = 1000  # segments encoded together: batches stay full, memory stays bounded
@@ -101,7 +105,7 @@ def _classify_all(mt: str, refs: Sequence[str], alignments: Sequence[Alignment],
 class ReferenceAnnotator:
     """Reference-mode spans, with the encoder's word vectors computed in batches for many segments."""
 
-    def __init__(self, settings: ReferenceSettings | None = None, encoder: object | None = None) -> None:
+    def __init__(self, settings: ReferenceSettings | None = None, encoder: WordEncoder | None = None) -> None:
         from evalkit.spans.similarity import WordEncoder
 
         self.settings = settings or ReferenceSettings()
@@ -117,7 +121,9 @@ class ReferenceAnnotator:
     def _annotate(self, mts: Sequence[str], refs: Sequence[Sequence[str]]) -> list[list[Span]]:
         live = [[r for r in rs if r] for rs in refs]
         aligns = [[align_tokens(mt, r, case_sensitive=False) for r in rs] for mt, rs in zip(mts, live, strict=True)]
-        texts, toks, keep = [], [], []
+        texts: list[str] = []
+        toks: list[list[Token]] = []
+        keep: list[bool] = []
         for mt, rs, als in zip(mts, live, aligns):
             if als:
                 texts.append(mt)
@@ -127,15 +133,15 @@ class ReferenceAnnotator:
                 texts.append(r)
                 toks.append(al.ref_tokens)
                 keep.append(True)
-        vecs = iter(self.encoder.encode(texts, toks, keep))  # type: ignore[attr-defined]
+        vecs = iter(self.encoder.encode(texts, toks, keep))
         return [self._segment(mt, rs, als, vecs) for mt, rs, als in zip(mts, live, aligns)]
 
-    def _segment(self, mt: str, refs: list[str], als: list[Alignment], vecs: object) -> list[Span]:
+    def _segment(self, mt: str, refs: list[str], als: list[Alignment], vecs: Iterator[np.ndarray]) -> list[Span]:
         if not als:
             return []
         s = self.settings
-        mt_vec = next(vecs)  # type: ignore[call-overload]
-        ref_vecs = [next(vecs) for _ in refs]  # type: ignore[call-overload]
+        mt_vec = next(vecs)
+        ref_vecs = [next(vecs) for _ in refs]
         sims = [mt_vec @ rv.T if len(mt_vec) and len(rv) else np.zeros((len(mt_vec), len(rv))) for rv in ref_vecs]
         hyp_best = [m.max(axis=1) if m.shape[1] else np.zeros(m.shape[0]) for m in sims]
         ref_best = [m.max(axis=0) if m.shape[0] else np.zeros(m.shape[1]) for m in sims]
