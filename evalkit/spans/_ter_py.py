@@ -3,8 +3,8 @@
 Same algorithm, decisions and limits as ``_ter_c.c`` (and as sacrebleu's ``lib_ter``, itself a port
 of tercom); both are checked against sacrebleu segment by segment in the tests.
 
-Words are integer ids (equal ids <=> equal tokens). The edit distance is the beam-limited
-Levenshtein distance of tercom: row ``i`` (hyp word ``i``) only fills the columns within ``beam`` of
+Words are integer ids (equal ids <=> equal tokens). The edit distance is sacrebleu's beam-limited
+Levenshtein distance: row ``i`` (hyp word ``i``) only fills the columns within ``beam`` of
 the pseudo-diagonal ``floor(i * m / n)``; the last row is filled completely. Ties prefer
 match/substitution, then consuming a hyp word, then consuming a ref word. Each round of shifts
 tries every block of 1..10 hyp words that also occurs in the reference at most 50 positions away,

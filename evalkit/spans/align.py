@@ -1,7 +1,9 @@
 """TER alignment (tercom's edit distance with shifts) between MT and reference tokens.
 
-Edit counts are sacrebleu's (and tercom's) exactly: same beam-limited distance, same shift
-candidates, ordering, ties and limits (see ``_ter_py``). The work runs in the C extension
+Edit counts are sacrebleu's exactly: same beam-limited distance, same shift candidates, ordering,
+ties and limits (see ``_ter_py``). sacrebleu ports tercom's shift search; its distance beam follows
+the diagonal where tercom's prunes by cost, which differs only when the two sides have very unequal
+lengths (see ``tags``). The work runs in the C extension
 ``evalkit.spans._ter_c`` when it was built at install time, else in the pure-Python ``_ter_py``;
 ``BACKEND`` says which. ``EVALKIT_TER_BACKEND=python`` forces the fallback.
 """
