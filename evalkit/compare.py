@@ -17,6 +17,7 @@ import numpy as np
 
 from evalkit import __version__
 from evalkit.errors import InputError
+from evalkit.results import drop_none
 from evalkit.metrics.base import Metric
 from evalkit.stats.clusters import clusters as make_clusters
 from evalkit.stats.multiple import holm
@@ -151,14 +152,7 @@ class Comparison:
         return None
 
     def to_dict(self) -> dict[str, Any]:
-        def clean(obj: Any) -> Any:
-            if isinstance(obj, dict):
-                return {k: clean(v) for k, v in obj.items() if v is not None}
-            if isinstance(obj, list):
-                return [clean(v) for v in obj]
-            return obj
-
-        return clean(asdict(self))
+        return drop_none(asdict(self))
 
 
 def resolution_samples(n_pairs: int, alpha: float) -> int:

@@ -10,6 +10,15 @@ from evalkit.errors import InputError
 SCHEMA = "evalkit.result/1"
 
 
+def drop_none(obj: Any) -> Any:
+    """JSON shape of a dataclass tree: optional fields that are unset are left out, not written as null."""
+    if isinstance(obj, dict):
+        return {k: drop_none(v) for k, v in obj.items() if v is not None}
+    if isinstance(obj, list):
+        return [drop_none(v) for v in obj]
+    return obj
+
+
 @dataclass
 class MetricScore:
     score: float
@@ -66,14 +75,7 @@ class Result:
         raise KeyError(name)
 
     def to_dict(self) -> dict[str, Any]:
-        def clean(obj: Any) -> Any:
-            if isinstance(obj, dict):
-                return {k: clean(v) for k, v in obj.items() if v is not None}
-            if isinstance(obj, list):
-                return [clean(v) for v in obj]
-            return obj
-
-        return clean(asdict(self))
+        return drop_none(asdict(self))
 
     @classmethod
     def from_dict(cls, d: Any) -> Result:

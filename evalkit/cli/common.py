@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,15 @@ def testset_from(opts: dict[str, Any]) -> TestSet:
     )
     return load_testset(hyps, refs, opts.get("src"), input_format=opts.get("input_format") or "auto",
                         names=opts.get("names"), columns=cols, split=opts.get("split"))
+
+
+def busy(message: str) -> contextlib.AbstractContextManager:
+    """A spinner on an interactive stderr; nothing when output is piped or logged."""
+    if sys.stderr.isatty():
+        from rich.console import Console
+
+        return Console(stderr=True).status(message, spinner="dots")
+    return contextlib.nullcontext()
 
 
 def emit(text: str, output: str | None) -> None:

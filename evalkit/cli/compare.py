@@ -9,7 +9,7 @@ from typing import Any
 
 from rich.console import Console
 
-from evalkit.cli.common import add_input_args, add_metric_args, add_output_args, emit, merged, metric_options, testset_from
+from evalkit.cli.common import add_input_args, add_metric_args, add_output_args, busy, emit, merged, metric_options, testset_from
 from evalkit.errors import InputError
 
 DEFAULTS: dict[str, Any] = {
@@ -99,8 +99,7 @@ def run(args: argparse.Namespace) -> int:
 
     spans = opts.get("spans")
     spans = None if spans in (None, "none") else spans
-    console = Console(stderr=True)
-    with console.status("comparing…", spinner="dots") if sys.stderr.isatty() else _null():
+    with busy("comparing…"):
         result = compare(
             testset=testset,
             metrics=opts["metrics"],
@@ -142,10 +141,3 @@ def run(args: argparse.Namespace) -> int:
     emit(text, opts.get("output"))
     return 0
 
-
-class _null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None

@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.console import Console
 
-from evalkit.cli.common import add_input_args, add_metric_args, add_output_args, emit, merged, metric_options, testset_from
+from evalkit.cli.common import add_input_args, add_metric_args, add_output_args, busy, emit, merged, metric_options, testset_from
 from evalkit.config import DEFAULT_CONFIG
 from evalkit.errors import InputError
 
@@ -60,8 +60,7 @@ def run(args: argparse.Namespace) -> int:
         limit = None if segments == "all" else int(segments)
     except ValueError:
         raise InputError(f"--segments: expected a number or 'all', got {segments!r}") from None
-    console = Console(stderr=True)
-    with console.status("scoring…", spinner="dots") if sys.stderr.isatty() else _null():
+    with busy("scoring…"):
         result = score(
             testset=testset,
             metrics=[opts["metrics"]] if isinstance(opts["metrics"], str) else opts["metrics"],
@@ -92,10 +91,3 @@ def run(args: argparse.Namespace) -> int:
     emit(text, opts.get("output"))
     return 0
 
-
-class _null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
