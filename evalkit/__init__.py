@@ -13,7 +13,7 @@ def __getattr__(name: str):
 
         return score
     if name == "compare":
-        from evalkit.compare import compare
+        from evalkit.comparison import compare
 
         return compare
     if name == "InputError":

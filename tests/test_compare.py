@@ -12,7 +12,7 @@ import sacrebleu
 
 import evalkit
 from evalkit.cli import main
-from evalkit.compare import Comparison, span_error_rates
+from evalkit.comparison import Comparison, span_error_rates
 from evalkit.io.wmt import WMTLayout
 from evalkit.report.compare_html import render_page, render_section
 from evalkit.report.latex import compare_table, escape

@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     if opts.get("baseline") and opts.get("all_pairs"):
         raise InputError("--baseline and --all-pairs exclude each other")
     testset = testset_from(opts)
-    from evalkit.compare import compare
+    from evalkit.comparison import compare
 
     spans = opts.get("spans")
     spans = None if spans in (None, "none") else spans

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from markupsafe import Markup
 
-from evalkit.compare import Comparison
+from evalkit.comparison import Comparison
 
 # Holm-corrected p-value bands, darkest = most significant.
 P_BANDS: tuple[tuple[float, str, str], ...] = (

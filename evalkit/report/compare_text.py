@@ -5,7 +5,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from evalkit.compare import Comparison
+from evalkit.comparison import Comparison
 
 TEST_LABEL = {"bootstrap": "bootstrap", "ar": "AR"}
 

@@ -4,7 +4,7 @@ System names are escaped, so ``LMU_nmt & co`` cannot break the document.
 """
 from __future__ import annotations
 
-from evalkit.compare import Comparison
+from evalkit.comparison import Comparison
 
 _SPECIAL = {
     "\\": r"\textbackslash{}",

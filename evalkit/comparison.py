@@ -1,4 +1,4 @@
-"""``evalkit.compare``: rank N systems with paired significance tests for every metric.
+"""``evalkit.compare()``: rank N systems with paired significance tests for every metric.
 
 Statistics are computed once per (system, metric) by :func:`~evalkit.stats.table.compute_table`; every
 test, confidence interval, correction and cluster below is arithmetic on those cached arrays, driven by
@@ -7,8 +7,6 @@ one bootstrap count matrix and one AR swap matrix shared by all systems and metr
 from __future__ import annotations
 
 import difflib
-import sys
-import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -381,14 +379,3 @@ def _span_rates(testset: TestSet, table: SegmentTable, mode: str) -> dict[str, d
         severities = [sp.severity for seg in sys_res.segments for sp in (seg.spans or [])]
         out[sys_res.name] = span_error_rates(severities, mt_words(testset.systems[sys_res.name]))
     return out
-
-
-class _CallableModule(types.ModuleType):
-    """``evalkit.compare(...)`` must stay the function even after ``import evalkit.compare``, which binds
-    the submodule to the package attribute of the same name; so the module itself calls :func:`compare`."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Comparison:
-        return compare(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
