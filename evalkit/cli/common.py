@@ -43,7 +43,8 @@ def add_metric_args(p: argparse.ArgumentParser, default: list[str]) -> None:
     g.add_argument("--smooth-method", choices=["exp", "floor", "add-k", "none"], default=None, help="BLEU smoothing")
     g.add_argument("--smooth-value", type=float, default=None, help="BLEU smoothing value (floor, add-k)")
     g.add_argument("--max-ngram-order", type=int, default=None, help="BLEU maximum n-gram order")
-    g.add_argument("--trg-lang", default=None, help="target language (picks BLEU's tokenizer as sacrebleu does)")
+    g.add_argument("--trg-lang", default=None,
+                   help="target language (BLEU's tokenizer as in sacrebleu; sentence rules for documents)")
     g.add_argument("--chrf-char-order", type=int, default=None, help="chrF character n-gram order (default 6)")
     g.add_argument("--chrf-word-order", type=int, default=None, help="chrF word n-gram order (chrF++: 2)")
     g.add_argument("--chrf-beta", type=int, default=None, help="chrF beta (default 2)")
@@ -111,7 +112,8 @@ def testset_from(opts: dict[str, Any]) -> TestSet:
         src=opts.get("src_column") or "src",
     )
     return load_testset(hyps, refs, opts.get("src"), input_format=opts.get("input_format") or "auto",
-                        names=opts.get("names"), columns=cols, split=opts.get("split"))
+                        names=opts.get("names"), columns=cols, split=opts.get("split"),
+                        language=opts.get("trg_lang") or "en")
 
 
 def busy(message: str) -> contextlib.AbstractContextManager:

@@ -164,6 +164,13 @@ def _paragraphs(lines: list[str]) -> list[str]:
     return out
 
 
+def splitter_languages() -> list[str]:
+    """Languages the sentence splitter (pysbd) has rules for."""
+    from pysbd.languages import LANGUAGE_CODES
+
+    return sorted(LANGUAGE_CODES)
+
+
 @lru_cache(maxsize=8)
 def _segmenter(language: str):  # -> pysbd.Segmenter
     import pysbd

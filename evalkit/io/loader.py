@@ -61,12 +61,13 @@ def load_testset(
     names: Sequence[str] | None = None,
     columns: Columns = Columns(),
     split: str | None = None,
+    language: str = "en",
 ) -> TestSet:
     """Read every input, check that they line up, and return a TestSet.
 
     For ``document`` input (raw articles), boilerplate is dropped, text is split into sentences
-    and, when the MT and reference are segmented differently, the MT is resegmented to the
-    reference by minimum edit distance.
+    (with the rules of ``language``, the target language) and, when the MT and reference are
+    segmented differently, the MT is resegmented to the reference by minimum edit distance.
     """
     if not hyp_paths:
         raise InputError("no system outputs given (use -t/--hyp)")
@@ -76,7 +77,7 @@ def load_testset(
     fmt = input_format if input_format != "auto" else detect_format(hyp_paths[0])
     notes: list[str] = []
     if fmt == "document":
-        return _load_documents(hyp_paths, ref_paths, sys_names)
+        return _load_documents(hyp_paths, ref_paths, sys_names, language)
     if fmt in ("jsonl", "tsv", "dataset"):
         systems: dict[str, list[str]] = {}
         refs: list[list[str]] | None = None
@@ -110,14 +111,19 @@ def load_testset(
     return TestSet(refs=refs, systems=systems, srcs=srcs, notes=notes)
 
 
-def _load_documents(hyp_paths: Sequence[str | Path], ref_paths: Sequence[str | Path], names: list[str]) -> TestSet:
-    from evalkit.io.document import read_document
+def _load_documents(
+    hyp_paths: Sequence[str | Path], ref_paths: Sequence[str | Path], names: list[str], language: str
+) -> TestSet:
+    from evalkit.io.document import read_document, splitter_languages
     from evalkit.io.realign import realign_document
 
     if not ref_paths:
         raise InputError("no references given (use -r/--ref)")
     notes: list[str] = []
-    ref_docs = [read_document(p) for p in ref_paths]
+    if language not in splitter_languages():
+        notes.append(f"the sentence splitter has no rules for {language!r}; English rules were used")
+        language = "en"
+    ref_docs = [read_document(p, language) for p in ref_paths]
     refs = [d.segments for d in ref_docs]
     n = len(refs[0])
     for p, d in zip(ref_paths[1:], ref_docs[1:]):
@@ -128,7 +134,7 @@ def _load_documents(hyp_paths: Sequence[str | Path], ref_paths: Sequence[str | P
             notes.append(_dropped_note(p, d.dropped))
     systems: dict[str, list[str]] = {}
     for name, path in zip(names, hyp_paths):
-        doc = read_document(path)
+        doc = read_document(path, language)
         if doc.dropped:
             notes.append(_dropped_note(path, doc.dropped))
         segs, changed = realign_document(doc, ref_docs[0])
