@@ -32,6 +32,8 @@ _CLOSERS = "\"'”’»)]"
 _CRUMB_SEP = re.compile(r"\s+(?:»|›|>|→|/|\||::)\s+")
 _HOME = {"home", "inicio", "accueil", "startseite", "start", "home page", "homepage", "portada", "main page"}
 
+_SOCIAL = "facebook|twitter|linkedin|whatsapp|telegram|reddit|pinterest|email"
+
 # Whole-line boilerplate, matched case-insensitively after stripping whitespace. Each entry is
 # (kind, pattern); ``kind`` is what the drop note says.
 BOILERPLATE: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -45,8 +47,8 @@ BOILERPLATE: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("anti-spam notice", r"this site uses akismet to reduce spam\..*"),
         ("anti-spam notice", r"learn how your comment data is processed\.?"),
         ("share/subscribe line", r"share( this( article| story| post| page)?)?( on| via)?[ :]*"
-                                 r"((facebook|twitter|x|linkedin|whatsapp|telegram|email|e-mail|reddit|pinterest)[ ,|]*)*"),
-        ("share/subscribe line", r"((facebook|twitter|linkedin|whatsapp|telegram|reddit|pinterest|email)[ ,|·•]*){2,}"),
+                                 rf"(({_SOCIAL}|x|e-mail)[ ,|]*)*"),
+        ("share/subscribe line", rf"(({_SOCIAL})[ ,|·•]*){{2,}}"),
         ("share/subscribe line", r"(subscribe|sign up)( now)?( to| for)? (our|the) (newsletter|mailing list).{0,80}"),
         ("share/subscribe line", r"follow us( on \w+(( and|,) \w+)*)?[.!]?"),
         ("cookie notice", r"(we|this (web)?site|our (web)?site) uses? cookies\b.*"),

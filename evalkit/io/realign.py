@@ -276,7 +276,9 @@ def _row(
     return run, np.where(take_diag, prev_cut[:-1], prev_cut[1:])[origin]
 
 
-def _start_segment(cost: np.ndarray, lo: int, hi: int, penalty: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _start_segment(
+    cost: np.ndarray, lo: int, hi: int, penalty: np.ndarray, cols: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Cut after the last word of a segment: a row before the next segment's first word, where
     hypothesis words may still be inserted (they open the next segment); the cut is the column left."""
     run, origin = _insertions(cost + penalty[lo:hi], cols[lo:hi])
