@@ -183,3 +183,20 @@ def test_document_realigned_whole_when_paragraphs_differ(tmp_path: Path) -> None
                for n in ts.notes)
     original = load_testset([SEED], [REFERENCE], input_format="document").systems["000_2179a3658f654c48"]
     assert segs == original
+
+
+def test_every_word_kept_on_random_texts() -> None:
+    """Whatever the lengths and vocabularies, the output is the hypothesis words, in order, cut in place
+    (between whitespace-separated words; CJK characters are words of their own)."""
+    rng = random.Random(5)
+    vocab = ["the", "The", "man.", "dog", "bit", "(it)", "“Yes”,", "—", ".", "Paris", "did?", "美国", "。"]
+    for _ in range(150):
+        words = vocab[:11] if rng.random() < 0.5 else vocab
+        hyp = [" ".join(rng.choice(words) for _ in range(rng.randint(0, 12))) for _ in range(rng.randint(1, 6))]
+        ref = [" ".join(rng.choice(vocab) for _ in range(rng.randint(0, 12))) for _ in range(rng.randint(1, 9))]
+        got = realign(hyp, ref, band=rng.choice([2, 5, 300]))
+        assert len(got) == len(ref)
+        assert all(g == g.strip() for g in got)
+        assert "".join("".join(got).split()) == "".join("".join(hyp).split())
+        if words is not vocab:
+            assert " ".join(got).split() == " ".join(hyp).split()
