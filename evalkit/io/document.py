@@ -82,6 +82,7 @@ def read_document(path: str | Path, language: str = "en") -> Document:
 
 
 def parse_document(text: str, language: str = "en") -> Document:
+    """Segments of an article's text: one per heading, one per sentence of every other paragraph."""
     lines = [ln.strip() for ln in text.split("\n")]
     dropped: list[str] = []
     kept: list[str] = []
