@@ -177,3 +177,20 @@ def test_confidence_intervals_equal_sacrebleus_and_are_reproducible(he_en_slice)
         assert got.signature == sb.get_signature().format()
         assert (got.ci, got.ci_mean) == (again[name].ci, again[name].ci_mean)
         assert other[name].ci != got.ci and "seed:7" in other[name].signature
+
+
+@pytest.mark.parametrize(
+    "name, options",
+    [("bleu", {}), ("bleu", {"tokenize": "intl", "lowercase": True, "max_ngram_order": 6}), ("chrf", {}),
+     ("chrf++", {}), ("chrf", {"chrf_whitespace": True, "lowercase": True, "chrf_char_order": 4})],
+)
+def test_statistics_rows_equal_sacrebleus(he_en_slice, name: str, options: dict) -> None:
+    """evalkit's faster n-gram matching gives sacrebleu's own rows, two references, several options."""
+    refs, systems = he_en_slice
+    metric = build_metrics([name], options)[name]
+    prepared = metric.prepare(refs)
+    for hyps in systems.values():
+        ours = metric.segment_stats(hyps, refs, prepared).tolist()
+        theirs = [metric._sb._compute_segment_statistics(metric._sb._preprocess_segment(h), kw)
+                  for h, kw in zip(hyps, prepared)]
+        assert ours == [[float(x) for x in row] for row in theirs]
