@@ -247,6 +247,7 @@ def test_signature_is_sacrebleus(name: str, options: dict[str, Any], reference: 
     sb_bs.corpus_score(hyps, refs, n_bootstrap=20)
     assert m.signature((20, 12345)) == sb_bs.get_signature().format()
     assert "bs:20|seed:12345" in m.signature((20, 12345))
+    assert "bs:20|seed:none" in m.signature((20, None))  # sacrebleu's spelling of an unseeded run
 
 
 def test_sacrebleu_version_is_the_pinned_one() -> None:

@@ -36,7 +36,9 @@ class _SacreMetric(Metric):
     def signature(self, bootstrap: tuple[int, int | None] | None = None) -> str:
         args = dict(self._sb.__dict__)
         if bootstrap is not None:
-            args["n_bootstrap"], args["seed"] = bootstrap
+            n_samples, seed = bootstrap
+            # sacrebleu writes an unseeded run (SACREBLEU_SEED=None) as "seed:none"
+            args["n_bootstrap"], args["seed"] = n_samples, "none" if seed is None else seed
         return self._sb._SIGNATURE_TYPE(args).format()
 
     def prepare(self, refs, srcs=None) -> Any:
