@@ -161,8 +161,8 @@ def mlqe_tags(split: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sacrebleu-budget", type=float, default=120.0,
-                    help="seconds sacrebleu may spend on the long-segment stress (default 120)")
+    ap.add_argument("--sacrebleu-budget", type=float, default=60.0,
+                    help="seconds sacrebleu may spend on the long-segment stress (default 60)")
     ap.add_argument("--verify-all", action="store_true", help="per-segment equality on all WMT23 pairs")
     ap.add_argument("--tags", choices=["dev", "train"], help="also: MLQE-PE word/gap tag agreement on this split")
     ap.add_argument("--workers", type=int, default=2, help="processes for --verify-all (default 2)")
