@@ -26,6 +26,7 @@ class Label:
     y: float
     text: str
     anchor: str = "start"
+    rotate: float = 0.0
 
 
 @dataclass
@@ -56,7 +57,7 @@ def stacked_hbars(
                   legend=[(css, name) for css, name in parts])
     for r, (name, counts) in enumerate(rows):
         y = top + r * (bar_height + gap)
-        chart.labels.append(Label(label_width - 6, y + bar_height * 0.72, _clip(name, 20), "end"))
+        chart.labels.append(Label(label_width - 6, y + bar_height * 0.72, clip(name, 20), "end"))
         x = label_width
         for (css, part), n in zip(parts, counts):
             if n:
@@ -107,5 +108,5 @@ def _num(v: float) -> str:
     return f"{v:.0f}" if float(v).is_integer() else f"{v:.1f}"
 
 
-def _clip(text: str, n: int) -> str:
+def clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"

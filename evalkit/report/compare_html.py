@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from markupsafe import Markup
 
 from evalkit.comparison import Comparison
+from evalkit.report.charts import Label, clip
 
 # Holm-corrected p-value bands, darkest = most significant.
 P_BANDS: tuple[tuple[float, str, str], ...] = (
@@ -37,22 +38,13 @@ class Cell:
     tip: str
 
 
-@dataclass(frozen=True)
-class Text:
-    x: float
-    y: float
-    text: str
-    anchor: str = "start"
-    rotate: float = 0.0
-
-
 @dataclass
 class Heatmap:
     title: str
     width: float
     height: float
     cells: list[Cell] = field(default_factory=list)
-    labels: list[Text] = field(default_factory=list)
+    labels: list[Label] = field(default_factory=list)
     legend: list[tuple[str, str]] = field(default_factory=list)  # (fill, label)
 
 
@@ -79,15 +71,11 @@ class CIPlot:
     height: float
     intervals: list[Interval] = field(default_factory=list)
     bands: list[Band] = field(default_factory=list)
-    labels: list[Text] = field(default_factory=list)
+    labels: list[Label] = field(default_factory=list)
     ticks: list[tuple[float, str]] = field(default_factory=list)  # (x, label)
     axis_y: float = 0.0
     plot_left: float = 0.0
     plot_right: float = 0.0
-
-
-def _clip(text: str, n: int) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def p_fill(p: float) -> str:
@@ -108,9 +96,9 @@ def heatmap(c: Comparison, metric: str, test: str, *, cell: float = 20.0, label_
                  legend=[(colour, label) for _, colour, label in P_BANDS])
     for i, a in enumerate(names):
         y = top + i * cell
-        hm.labels.append(Text(label_width - 6, y + cell * 0.7, _clip(a, 22), "end"))
+        hm.labels.append(Label(label_width - 6, y + cell * 0.7, clip(a, 22), "end"))
         x = label_width + i * cell + cell * 0.65
-        hm.labels.append(Text(x, top - 6, _clip(a, 22), "start", -60.0))
+        hm.labels.append(Label(x, top - 6, clip(a, 22), "start", -60.0))
         for j, b in enumerate(names):
             x0 = label_width + j * cell
             if i == j:
@@ -168,7 +156,7 @@ def ci_plot(c: Comparison, metric: str, *, width: float = 520.0, row: float = 18
         d = c.decimals(metric)
         tip = f"{s.name}: {m.score:.{d}f} (95% CI {m.ci[0]:.{d}f}–{m.ci[1]:.{d}f}{cluster})"
         plot.intervals.append(Interval(y + row / 2, sx(m.ci[0]), sx(m.ci[1]), sx(m.score), tip))
-        plot.labels.append(Text(left - 6, y + row * 0.7, _clip(s.name, 22), "end"))
+        plot.labels.append(Label(left - 6, y + row * 0.7, clip(s.name, 22), "end"))
     plot.axis_y = top + len(ranked) * row + 2
     plot.ticks = [(sx(t), f"{t:g}") for t in _ticks(lo, hi)]
     return plot
