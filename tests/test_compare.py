@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import sacrebleu
+
+from conftest import WMT23, require
 
 import evalkit
 from evalkit.cli import main
@@ -71,11 +72,7 @@ def assert_clusters_consistent(c: Comparison) -> None:
 
 @pytest.fixture(scope="module")
 def wmt23_zh_en():
-    data = Path(os.environ.get("EVALKIT_SHARED_DATA", Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
-    root = data / "wmt23-general-mqm" / "mt-metrics-eval-v2" / "wmt23"
-    if not root.exists():
-        pytest.skip(f"real data not available: {root} (../shared/data is absent)")
-    layout = WMTLayout(root)
+    layout = WMTLayout(require(WMT23))
     systems = layout.system_outputs("zh-en")
     c = evalkit.compare(systems, [layout.reference("zh-en")], metrics=["bleu", "chrf"])
     return layout, systems, c

@@ -8,11 +8,12 @@ must be reproduced exactly, and the Moses / multeval values sacrebleu's test sui
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from conftest import SHARED_DATA, require
 
 from evalkit.api import build_metrics
 from evalkit.metrics.base import SegmentScoreMetric
@@ -99,10 +100,8 @@ def wmt17(shared_data_dir: Path):
 @pytest.fixture(scope="module")
 def shared_data_dir() -> Path:
     """../shared/data (or $EVALKIT_SHARED_DATA), skipping with the reason when absent (as conftest does)."""
-    root = Path(os.environ.get("EVALKIT_SHARED_DATA", Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
-    if not (root / "sacrebleu-reference" / "wmt17_en_de_systems_txt").exists():
-        pytest.skip(f"real data not available: {root}/sacrebleu-reference (../shared/data is absent)")
-    return root
+    require(SHARED_DATA / "sacrebleu-reference" / "wmt17_en_de_systems_txt")
+    return SHARED_DATA
 
 
 def _short(name: str) -> str:
