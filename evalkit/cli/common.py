@@ -83,7 +83,36 @@ def merged(args: argparse.Namespace, section: str, defaults: dict[str, Any]) -> 
     for key, value in vars(args).items():
         if value is not None:
             out[key] = value
+    if isinstance(out.get("metrics"), str):  # `metrics = "chrf"` in a config is one metric, not five letters
+        out["metrics"] = [out["metrics"]]
     return out
+
+
+def use_default_run(args: argparse.Namespace, usage: str) -> None:
+    """With no inputs and no config, run the showcase (configs/default.toml), as a new user expects."""
+    from evalkit.config import DEFAULT_CONFIG
+
+    if not args.hyp and not args.config:
+        if not DEFAULT_CONFIG.exists():
+            raise InputError(f"no inputs given and no default run at {DEFAULT_CONFIG}; {usage}")
+        args.config = str(DEFAULT_CONFIG)
+
+
+def score_from_opts(opts: dict[str, Any]) -> Any:
+    """``evalkit.score`` on merged options: the one place the score-like commands turn flags into a run."""
+    from evalkit.api import score
+
+    spans = opts.get("spans")
+    return score(
+        testset=testset_from(opts),
+        metrics=opts["metrics"],
+        options=metric_options(opts),
+        confidence=bool(opts.get("confidence")),
+        n_bootstrap=int(opts["n_bootstrap"]),
+        seed=opts.get("seed"),
+        spans=None if spans in (None, "none") else spans,
+        workers=opts.get("workers"),
+    )
 
 
 def metric_options(opts: dict[str, Any]) -> dict[str, Any]:

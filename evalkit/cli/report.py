@@ -7,8 +7,7 @@ import sys
 from typing import Any
 
 from evalkit.cli import score as score_cli
-from evalkit.cli.common import add_input_args, add_metric_args, merged, metric_options, testset_from
-from evalkit.config import DEFAULT_CONFIG
+from evalkit.cli.common import add_input_args, add_metric_args, merged, score_from_opts, use_default_run
 from evalkit.errors import InputError
 from evalkit.results import Result
 
@@ -59,26 +58,9 @@ def load_result(path: str) -> Result:
 
 
 def _scored(args: argparse.Namespace) -> tuple[Result, str | None]:
-    if not args.hyp and not args.config:
-        if not DEFAULT_CONFIG.exists():
-            raise InputError(f"no inputs given and no default run at {DEFAULT_CONFIG}; "
-                             "use -i RESULT.json or -t HYP -r REF")
-        args.config = str(DEFAULT_CONFIG)
+    use_default_run(args, "use -i RESULT.json or -t HYP -r REF")
     opts = merged(args, "score", DEFAULTS)
-    spans = opts.get("spans")
-    from evalkit.api import score
-
-    result = score(
-        testset=testset_from(opts),
-        metrics=opts["metrics"],
-        options=metric_options(opts),
-        confidence=bool(opts.get("confidence")),
-        n_bootstrap=int(opts["n_bootstrap"]),
-        seed=opts.get("seed"),
-        spans=None if spans in (None, "none") else spans,
-        workers=opts.get("workers"),
-    )
-    return result, opts.get("report")
+    return score_from_opts(opts), opts.get("report")
 
 
 def run(args: argparse.Namespace) -> int:

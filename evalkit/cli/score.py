@@ -7,8 +7,16 @@ from typing import Any
 
 from rich.console import Console
 
-from evalkit.cli.common import add_input_args, add_metric_args, add_output_args, busy, emit, merged, metric_options, testset_from
-from evalkit.config import DEFAULT_CONFIG
+from evalkit.cli.common import (
+    add_input_args,
+    add_metric_args,
+    add_output_args,
+    busy,
+    emit,
+    merged,
+    score_from_opts,
+    use_default_run,
+)
 from evalkit.errors import InputError
 
 DEFAULTS: dict[str, Any] = {
@@ -45,32 +53,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.hyp and not args.config:
-        if not DEFAULT_CONFIG.exists():
-            raise InputError(f"no inputs given and no default run at {DEFAULT_CONFIG}; use -t HYP -r REF")
-        args.config = str(DEFAULT_CONFIG)
+    use_default_run(args, "use -t HYP -r REF")
     opts = merged(args, "score", DEFAULTS)
-    testset = testset_from(opts)
-    from evalkit.api import score
-
-    spans = opts.get("spans")
-    spans = None if spans in (None, "none") else spans
     segments = str(opts.get("segments"))
     try:
         limit = None if segments == "all" else int(segments)
     except ValueError:
         raise InputError(f"--segments: expected a number or 'all', got {segments!r}") from None
     with busy("scoring…"):
-        result = score(
-            testset=testset,
-            metrics=[opts["metrics"]] if isinstance(opts["metrics"], str) else opts["metrics"],
-            options=metric_options(opts),
-            confidence=bool(opts.get("confidence")),
-            n_bootstrap=int(opts["n_bootstrap"]),
-            seed=opts.get("seed"),
-            spans=spans,
-            workers=opts.get("workers"),
-        )
+        result = score_from_opts(opts)
     if opts.get("report"):
         from evalkit.report.errors import write_report
 
