@@ -27,7 +27,7 @@ import numpy as np
 
 from evalkit.errors import InputError
 from evalkit.results import Span, SystemResult
-from evalkit.spans.align import align_words
+from evalkit.spans.align import align
 from evalkit.spans.classify import classify, count_spans, is_content, mqm_score
 from evalkit.spans.merge import Candidate, merge
 from evalkit.spans.tokenize import punct_tokens
@@ -71,12 +71,7 @@ def span_tokens(text: str) -> list[Token]:
 
 def align_tokens(hyp: str, ref: str, *, case_sensitive: bool = True) -> Alignment:
     """TER alignment over words with punctuation split off, so a span never swallows a stray comma."""
-    hyp_tokens, ref_tokens = span_tokens(hyp), span_tokens(ref)
-    fold = (lambda s: s) if case_sensitive else str.lower
-    hyp_keys = [fold(t.text) for t in hyp_tokens]
-    ref_keys = [fold(t.text) for t in ref_tokens]
-    pairs, moved = align_words(hyp_keys, ref_keys)
-    return Alignment(hyp_tokens, ref_tokens, pairs, {i for block in moved for i in block}, len(moved))
+    return align(hyp, ref, case_sensitive=case_sensitive, tokenizer=span_tokens)
 
 
 def _mode(mode: str) -> str:
