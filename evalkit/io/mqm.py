@@ -15,13 +15,13 @@ Neutral ratings are ignored. ``has_error`` also counts errors marked on the sour
 """
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from evalkit.errors import InputError
+from evalkit.io.mqm_ted import strip_marks, ted_error_rows
 from evalkit.io.text import read_lines, read_text
 from evalkit.io.wmt import WMTLayout
 
@@ -121,7 +121,7 @@ def parse_inline(marked: str) -> tuple[str, tuple[int, int] | None]:
     """``"a <v>b</v> c"`` -> ("a b c", (2, 3)): the text without marks and the marked span, if any."""
     a = marked.find("<v>")
     b = marked.find("</v>")
-    text = marked.replace("<v>", "").replace("</v>", "")
+    text = strip_marks(marked)
     if a < 0 or b < a:
         return text, None
     return text, (a, b - len("<v>"))
@@ -129,10 +129,7 @@ def parse_inline(marked: str) -> tuple[str, tuple[int, int] | None]:
 
 def read_ted(root: str | Path, pair: str) -> MQMSet:
     """Google MQM for the WMT21 TED talks (``pair``: ``ende`` or ``zhen``); reference: system ``ref``."""
-    path = Path(root) / "ted" / pair / f"mqm_ted_{pair}.tsv"
-    if not path.exists():
-        raise InputError(f"{path}: no such file (expected the google-mqm-ted layout)")
-    rows = csv.DictReader(read_text(path).splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE)
+    path, rows = ted_error_rows(root, pair)
     items: dict[tuple[str, str], MQMItem] = {}
     refs: dict[str, str] = {}
     for lineno, row in enumerate(rows, 2):

@@ -32,17 +32,24 @@ def strip_marks(text: str) -> str:
     return text.replace("<v>", "").replace("</v>", "")
 
 
+def ted_error_rows(root: str | Path, pair: str) -> tuple[Path, list[dict[str, str]]]:
+    """The error file of a TED pair (``ende``/``zhen``): its path and its rows (header keys), one per error."""
+    path = Path(root) / "ted" / pair / f"mqm_ted_{pair}.tsv"
+    if not path.exists():
+        raise InputError(f"{path}: no such file (expected the google-mqm-ted layout)")
+    return path, list(csv.DictReader(read_text(path).splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
 def read_ted_mqm(root: str | Path, pair: str = "zhen") -> list[RatedSegment]:
     """Every rated (system, segment) with its text and averaged MQM score, in file order.
 
     System names follow the score file (``ref-A``, ``ref-B`` for the human references).
     """
     folder = Path(root) / "ted" / pair
-    errors_path = folder / f"mqm_ted_{pair}.tsv"
+    errors_path, reader = ted_error_rows(root, pair)
     scores_path = folder / f"mqm_ted_{pair}.avg_seg_scores.tsv"
-    for p in (errors_path, scores_path):
-        if not p.exists():
-            raise InputError(f"{p}: no such file (expected the google-mqm-ted layout)")
+    if not scores_path.exists():
+        raise InputError(f"{scores_path}: no such file (expected the google-mqm-ted layout)")
     scores: dict[tuple[str, int], float] = {}
     for lineno, line in enumerate(read_lines(scores_path), 1):
         parts = line.split()
@@ -53,7 +60,6 @@ def read_ted_mqm(root: str | Path, pair: str = "zhen") -> list[RatedSegment]:
         if parts[1] != "None":
             scores[(parts[0], int(parts[2]))] = float(parts[1])
     texts: dict[tuple[str, int], tuple[str, str, str]] = {}
-    reader = csv.DictReader(read_text(errors_path).splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE)
     for lineno, row in enumerate(reader, 2):
         try:
             system = _REF_NAMES.get(row["system"], row["system"])
