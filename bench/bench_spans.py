@@ -1,10 +1,13 @@
 """Span quality: evalkit's garbled spans against human MQM error spans, beside two baselines, in one run.
 
-For each data set (a seeded random sample of rated MT segments against the standard human reference):
+For each data set (a seeded random sample of rated MT segments against the standard human reference;
+for TED only the dev segments and for BioMQM only the test documents, which the span tagger never saw):
   flag-all     every character of the MT is an error (the prior: F1 of "everything is wrong")
   naive-diff   difflib opcodes of MT words vs reference words; replace/delete runs become spans
   ter-diff     evalkit's spans in post-edit mode, i.e. every TER edit against the reference is an error
-  evalkit      evalkit's spans in reference mode (diff + MiniLM word-similarity evidence)
+  evalkit reference, 1 system   reference mode with the MT and reference alone
+  evalkit reference, N systems  reference mode as `evalkit score` runs it on several systems: the other
+               systems' outputs of the segment are consensus evidence
 Micro character-level precision/recall/F1 over non-whitespace characters (Neutral ratings ignored),
 for all human spans and for Major (+Critical) human spans only (evalkit: its major/critical spans;
 the baselines have no severity, all their spans count); and segment-level detection: does the
@@ -13,19 +16,18 @@ the AUC of ranking segments by their weighted span count: minor 1, major 5, crit
 
     python bench/bench_spans.py                    # all data sets, 500 segments each
     python bench/bench_spans.py --sample 300 --datasets ted-ende biomqm
-    python bench/bench_spans.py --tune             # grid over reference-mode settings, TED + BioMQM only
+    python bench/bench_spans.py --threshold 0.2    # another tagger threshold (precision/recall trade-off)
     python bench/bench_spans.py --mlqe en-de ro-en en-zh   # post-edit mode against MLQE-PE's word tags
 
-WMT23 is test data: ``--tune`` refuses it, and the defaults in ``evalkit.spans.pipeline`` come from the
-tuning sets (TED, BioMQM).
+WMT23 is test data: the tagger (``evalkit train-spans``) is trained on TED training segments and BioMQM
+dev documents only, and its threshold is chosen on TED dev segments.
 """
 from __future__ import annotations
 
 import argparse
 import bisect
 import difflib
-import functools
-import itertools
+import json
 import os
 import random
 import re
@@ -38,9 +40,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from evalkit.io.mqm import PRF, MQMItem, MQMSet, char_agreement, read_biomqm, read_ted, read_wmt23  # noqa: E402
-from evalkit.spans import pipeline  # noqa: E402
 from evalkit.spans.classify import WEIGHTS  # noqa: E402
 from evalkit.spans.pipeline import ReferenceAnnotator, ReferenceSettings, spans_post_edit  # noqa: E402
+from evalkit.spans.train import biomqm_doc, is_dev, others_of  # noqa: E402
 
 DATA = Path(os.environ.get("EVALKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
 WMT23 = DATA / "wmt23-general-mqm" / "mt-metrics-eval-v2" / "wmt23"
@@ -51,7 +53,7 @@ LOADERS: dict[str, Callable[[], MQMSet]] = {
     "ted-ende": lambda: read_ted(DATA / "google-mqm-ted", "ende"),
     "ted-zhen": lambda: read_ted(DATA / "google-mqm-ted", "zhen"),
 }
-TUNING = ("biomqm", "ted-ende", "ted-zhen")
+BIOMQM_SPLITS = DATA / "bio-mqm" / "data" / "doc_id_splits.json"
 MAJOR = ("major", "critical")
 Spans = list[tuple[int, int, str]]  # start, end, severity ("" when the method has none)
 
@@ -70,8 +72,11 @@ def ter_diff(items: Sequence[MQMItem]) -> list[Spans]:
     return [[(s.start, s.end, s.severity) for s in spans_post_edit(it.mt, it.refs)] for it in items]
 
 
-def evalkit_reference(items: Sequence[MQMItem], annotator: ReferenceAnnotator) -> list[Spans]:
-    out = annotator.annotate([it.mt for it in items], [it.refs for it in items])
+def evalkit_reference(items: Sequence[MQMItem], annotator: ReferenceAnnotator,
+                      pool: Sequence[MQMItem] | None = None) -> list[Spans]:
+    """Reference mode; with ``pool``, the other systems' outputs of each segment are consensus evidence."""
+    others = others_of(items, pool) if pool is not None else None
+    out = annotator.annotate([it.mt for it in items], [it.refs for it in items], [it.src for it in items], others)
     return [[(s.start, s.end, s.severity) for s in spans] for spans in out]
 
 
@@ -98,27 +103,39 @@ def auc(scores: Sequence[float], positive: Sequence[bool]) -> float:
     return wins / (len(pos) * len(neg))
 
 
+def held_out(name: str, items: list[MQMItem]) -> list[MQMItem]:
+    """The items the span tagger never trained on: TED dev segments, BioMQM test documents, all of WMT23."""
+    if name.startswith("ted-"):
+        return [it for it in items if is_dev(it.seg, 5)]
+    if name == "biomqm":
+        test = set(json.loads(BIOMQM_SPLITS.read_text(encoding="utf-8"))["en-es"]["test"])
+        return [it for it in items if biomqm_doc(it.seg) in test]
+    return items
+
+
 def sample(name: str, n: int, seed: int) -> tuple[MQMSet, list[MQMItem]]:
     data = LOADERS[name]()
-    items = [it for it in data.items if it.mt.strip() and it.refs and it.refs[0].strip()]
+    items = held_out(name, [it for it in data.items if it.mt.strip() and it.refs and it.refs[0].strip()])
     rng = random.Random(seed)
     return data, (rng.sample(items, n) if n < len(items) else items)
 
 
-def run_table(names: Sequence[str], n: int, seed: int) -> None:
-    annotator = ReferenceAnnotator()
+def run_table(names: Sequence[str], n: int, seed: int, threshold: float | None) -> None:
+    annotator = ReferenceAnnotator(ReferenceSettings(threshold=threshold))
+    print(f"reference mode: {annotator.tagger.signature if threshold is None else f'threshold {threshold}'}")
     print("| data (sample) | method | P | R | F1 | Major P | Major R | Major F1 | seg P | seg R | seg AUC | s |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name in names:
         data, items = sample(name, n, seed)
         gold = sum(1 for it in items if it.has_error)
-        label = f"{name} ({len(items)} of {len(data.items)}; {gold} with errors" + (
+        label = f"{name} ({len(items)} held-out of {len(data.items)}; {gold} with errors" + (
             f"; {data.skipped} unlocatable skipped)" if data.skipped else ")")
         methods: dict[str, Callable[[], list[Spans]]] = {
             "flag-all": lambda: [flag_all(it.mt, it.refs[0]) for it in items],
             "naive-diff": lambda: [naive_diff(it.mt, it.refs[0]) for it in items],
             "ter-diff": lambda: ter_diff(items),
-            "evalkit reference": lambda: evalkit_reference(items, annotator),
+            "evalkit reference, 1 system": lambda: evalkit_reference(items, annotator),
+            "evalkit reference, N systems": lambda: evalkit_reference(items, annotator, data.items),
         }
         for method, fn in methods.items():
             t = time.perf_counter()
@@ -157,42 +174,20 @@ def mlqe_agreement(pairs: Sequence[str]) -> None:
               f"{gaps.precision:.3f} | {gaps.recall:.3f} |", flush=True)
 
 
-def tune(names: Sequence[str], n: int, seed: int) -> None:
-    bad = [x for x in names if x not in TUNING]
-    if bad:
-        raise SystemExit(f"--tune runs only on tuning data ({', '.join(TUNING)}), not on {', '.join(bad)}")
-    sets = {name: sample(name, n, seed)[1] for name in names}
-    pipeline.align_tokens = functools.lru_cache(maxsize=None)(pipeline.align_tokens)  # same pairs every round
-    annotator = ReferenceAnnotator()
-    grid = itertools.product((0.7, 0.8, 0.85, 0.9, 0.95, None), (0, 1), (True, False))
-    print("support max_gap drop_function | " + " | ".join(f"{x} F1 (R)" for x in names) + " | mean F1")
-    for support, gap, drop in grid:
-        annotator.settings = ReferenceSettings(support=support, max_gap=gap, drop_function_only=drop)
-        f1s, cells = [], []
-        for name, items in sets.items():
-            m = measure(items, evalkit_reference(items, annotator))
-            f1s.append(m["F1"])
-            cells.append(f"{m['F1']:.3f} ({m['R']:.2f})")
-        print(f"{support or 'off'} {gap} {drop} | " + " | ".join(cells) + f" | {sum(f1s) / len(f1s):.3f}", flush=True)
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--datasets", nargs="+", choices=list(LOADERS), default=list(LOADERS))
     p.add_argument("--sample", type=int, default=500, help="rated segments per data set (default 500)")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--tune", action="store_true", help="grid over reference-mode settings (tuning data only)")
+    p.add_argument("--threshold", type=float, default=None, help="tagger threshold (default: the trained one)")
     p.add_argument("--mlqe", nargs="+", metavar="LP", help="post-edit mode against MLQE-PE dev word tags instead")
     args = p.parse_args()
     if not DATA.exists():
         raise SystemExit(f"{DATA}: shared data not found (set EVALKIT_SHARED_DATA)")
     if args.mlqe:
         mlqe_agreement(args.mlqe)
-    elif args.tune:
-        names = [x for x in args.datasets if x in TUNING] if args.datasets == list(LOADERS) else args.datasets
-        tune(names, args.sample, args.seed)
     else:
-        run_table(args.datasets, args.sample, args.seed)
+        run_table(args.datasets, args.sample, args.seed, args.threshold)
 
 
 if __name__ == "__main__":

@@ -103,9 +103,10 @@ def assemble(
             segments.append(seg)
         result = SystemResult(sys_name, scores, segments)
         if span_lists is not None:
-            from evalkit.spans.pipeline import attach_spans
+            from evalkit.spans.pipeline import attach_spans, span_signature
 
             attach_spans(result, span_lists[sys_name])
+            result.span_signature = span_signature(spans)
         systems.append(result)
     metric_notes = [n for m in table.metrics.values() for n in getattr(m, "notes", [])]
     return Result(systems, notes=list(testset.notes) + metric_notes)

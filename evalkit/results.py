@@ -59,6 +59,7 @@ class SystemResult:
     metrics: dict[str, MetricScore]
     segments: list[SegmentResult]
     span_counts: dict[str, dict[str, int]] | None = None
+    span_signature: str | None = None
 
 
 @dataclass
@@ -188,4 +189,5 @@ def _system(v: Any, where: str) -> SystemResult:
         segments=[_segment(s, f"{where}.segments[{i}]")
                   for i, s in enumerate(_list(_need(d, "segments", where), f"{where}.segments"))],
         span_counts=None if counts is None else _counts(counts, f"{where}.span_counts"),
+        span_signature=None if d.get("span_signature") is None else _str(d["span_signature"], f"{where}.span_signature"),
     )

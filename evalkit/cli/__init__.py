@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "metaeval": "evalkit.cli.metaeval",
     "compare": "evalkit.cli.compare",
     "train-metric": "evalkit.cli.train_metric",
+    "train-spans": "evalkit.cli.train_spans",
 }
 
 

@@ -4,17 +4,15 @@
 Tokens are compared case-sensitively, so a wrong capital is an error too.
 
 ``reference``: the reference is an independent translation, and a plain diff flags every paraphrase.
-Tokens are compared case-insensitively; spans of function words only are dropped (against an independent
-reference they are mostly wording choices); an omission is kept only if a missing reference content word
-has no close MT word in MiniLM's contextual embedding space (cosine below ``omission_support``); confidence
-is 1 - the mean best cosine of the span's words with the reference. ``support`` (off by default) would
-also veto a diff edit whose MT word has a reference word at least that close.
-Tuning (``bench/bench_spans.py --tune``, 300 segments each of TED en-de, TED zh-en and BioMQM en-es; never
-WMT23, which is test data): every ``support`` threshold from 0.70 to 0.95 *lowered* mean character F1
-(0.244 to 0.275, against 0.279 with it off): MiniLM's word similarity barely separates the humans' error
-words from paraphrases (precision of diff-flagged words is flat across similarity bins), so the veto only
-costs recall. Dropping function-word-only spans helped slightly (0.279 against 0.278); joining edit runs
-across one correct word did not (0.276).
+Tokens are aligned case-insensitively; each MT token gets the evidence rows of ``features`` (diff state,
+MiniLM similarity with the reference words, garble of its neighbourhood, segment chrF/TER, agreement with
+other systems' outputs of the segment when several are scored) and the span tagger (``tagger``, trained on
+human MQM spans of TED and BioMQM, never WMT23) gives P(error). Merge then works on the tokens that are
+flagged (P >= the tagger's threshold) *and* edited against every reference: a stretch that any reference
+supports is no error on its own. A span grows over flagged neighbours the references do share (human
+spans cover the garbled phrase, not just the changed word). An omission is kept only if a missing
+reference content word has no close MT word (MiniLM cosine below ``omission_support``). Confidence is the
+mean P(error) of the span's tokens, for an omission 1 - the mean best cosine of the missing words.
 """
 from __future__ import annotations
 
@@ -36,6 +34,7 @@ from evalkit.testset import TestSet
 
 if TYPE_CHECKING:
     from evalkit.spans.similarity import WordEncoder
+    from evalkit.spans.tagger import SpanTagger
 
 MODES = ("post-edit", "reference")
 CHUNK = 1000  # segments encoded together: batches stay full, memory stays bounded
@@ -43,12 +42,21 @@ CHUNK = 1000  # segments encoded together: batches stay full, memory stays bound
 
 @dataclass(frozen=True)
 class ReferenceSettings:
-    """Reference-mode evidence thresholds (tuned on TED and BioMQM, see the module doc)."""
+    """Reference-mode decisions: ``threshold`` overrides the tagger's own (higher: fewer, surer spans)."""
 
-    support: float | None = None
+    threshold: float | None = None
     omission_support: float = 0.75
-    max_gap: int = 0
-    drop_function_only: bool = True
+    extend: bool = True
+
+
+@dataclass
+class Evidence:
+    """One segment's alignments with its live references and the feature rows of its MT tokens."""
+
+    refs: list[str]
+    alignments: list[Alignment]
+    features: np.ndarray
+    ref_best: list[np.ndarray]  # per reference: each reference word's best cosine with any MT word
 
 
 # Han, Hiragana, Katakana: scripts written without spaces, where a character is the unit to align.
@@ -100,20 +108,58 @@ def _classify_all(mt: str, refs: Sequence[str], alignments: Sequence[Alignment],
 class ReferenceAnnotator:
     """Reference-mode spans, with the encoder's word vectors computed in batches for many segments."""
 
-    def __init__(self, settings: ReferenceSettings | None = None, encoder: WordEncoder | None = None) -> None:
+    def __init__(self, settings: ReferenceSettings | None = None, encoder: WordEncoder | None = None,
+                 tagger: SpanTagger | None = None) -> None:
         from evalkit.spans.similarity import WordEncoder
 
         self.settings = settings or ReferenceSettings()
         self.encoder = encoder if encoder is not None else WordEncoder()
+        self._tagger = tagger
 
-    def annotate(self, mts: Sequence[str], refs: Sequence[Sequence[str]]) -> list[list[Span]]:
-        """Spans for each MT ``mts[i]`` against its references ``refs[i]``, in blocks of ``CHUNK`` segments."""
+    @property
+    def tagger(self) -> SpanTagger:
+        """The packaged tagger unless one was given (loaded on first use: ``evidence`` needs none)."""
+        if self._tagger is None:
+            from evalkit.spans.tagger import load_tagger
+
+            self._tagger = load_tagger()
+        return self._tagger
+
+    @property
+    def threshold(self) -> float:
+        return self.tagger.threshold if self.settings.threshold is None else self.settings.threshold
+
+    def annotate(self, mts: Sequence[str], refs: Sequence[Sequence[str]], srcs: Sequence[str | None] | None = None,
+                 others: Sequence[Sequence[str]] | None = None) -> list[list[Span]]:
+        """Spans for each MT ``mts[i]`` against its references ``refs[i]``.
+
+        ``others[i]`` (optional): other systems' outputs of segment ``i``, the consensus evidence.
+        """
         out: list[list[Span]] = []
-        for a in range(0, len(mts), CHUNK):
-            out.extend(self._annotate(mts[a:a + CHUNK], refs[a:a + CHUNK]))
+        for a, ev in self._blocks(mts, refs, srcs, others):
+            out.extend(self._segment(mt, e) for mt, e in zip(mts[a:a + CHUNK], ev))
         return out
 
-    def _annotate(self, mts: Sequence[str], refs: Sequence[Sequence[str]]) -> list[list[Span]]:
+    def evidence(self, mts: Sequence[str], refs: Sequence[Sequence[str]], srcs: Sequence[str | None] | None = None,
+                 others: Sequence[Sequence[str]] | None = None) -> list[Evidence]:
+        """The feature rows behind ``annotate`` (also what ``evalkit train-spans`` learns from)."""
+        return [e for _, ev in self._blocks(mts, refs, srcs, others) for e in ev]
+
+    def _blocks(self, mts: Sequence[str], refs: Sequence[Sequence[str]], srcs: Sequence[str | None] | None,
+                others: Sequence[Sequence[str]] | None) -> Iterator[tuple[int, list[Evidence]]]:
+        """Evidence in blocks of ``CHUNK`` segments: batches stay full, memory stays bounded."""
+        if len(refs) != len(mts) or (srcs is not None and len(srcs) != len(mts)) or (
+                others is not None and len(others) != len(mts)):
+            raise InputError("reference spans: MT, references, sources and other outputs differ in length")
+        for a in range(0, len(mts), CHUNK):
+            sl = slice(a, a + CHUNK)
+            yield a, self._evidence(mts[sl], refs[sl], srcs[sl] if srcs is not None else None,
+                                    others[sl] if others is not None else None)
+
+    def _evidence(self, mts: Sequence[str], refs: Sequence[Sequence[str]], srcs: Sequence[str | None] | None,
+                  others: Sequence[Sequence[str]] | None) -> list[Evidence]:
+        from evalkit.spans.features import consensus_features, segment_features
+
         live = [[r for r in rs if r] for rs in refs]
         aligns = [[align_tokens(mt, r, case_sensitive=False) for r in rs] for mt, rs in zip(mts, live, strict=True)]
         texts: list[str] = []
@@ -129,46 +175,90 @@ class ReferenceAnnotator:
                 toks.append(al.ref_tokens)
                 keep.append(True)
         vecs = iter(self.encoder.encode(texts, toks, keep))
-        return [self._segment(mt, rs, als, vecs) for mt, rs, als in zip(mts, live, aligns)]
+        out = []
+        for k, (mt, rs, als) in enumerate(zip(mts, live, aligns)):
+            if not als:
+                out.append(Evidence(rs, als, np.zeros((0, 0), dtype=np.float32), []))
+                continue
+            mt_vec = next(vecs)
+            ref_vecs = [next(vecs) for _ in rs]
+            cons = None
+            if others is not None:
+                other = [o for o in others[k] if o and o.strip()]
+                other_als = [align_tokens(mt, o, case_sensitive=False) for o in other]
+                cons = consensus_features(als[0].hyp_tokens, [al.ref_tokens for al in other_als], other_als)
+            src = srcs[k] if srcs is not None else None
+            ref_best = [(mt_vec @ rv.T).max(axis=0) if len(mt_vec) and len(rv) else np.zeros(len(rv), np.float32)
+                        for rv in ref_vecs]
+            out.append(Evidence(rs, als, segment_features(mt, rs, als, mt_vec, ref_vecs, src, cons), ref_best))
+        return out
 
-    def _segment(self, mt: str, refs: list[str], als: list[Alignment], vecs: Iterator[np.ndarray]) -> list[Span]:
+    def _segment(self, mt: str, ev: Evidence) -> list[Span]:
+        als = ev.alignments
         if not als:
             return []
-        s = self.settings
-        mt_vec = next(vecs)
-        ref_vecs = [next(vecs) for _ in refs]
-        sims = [mt_vec @ rv.T if len(mt_vec) and len(rv) else np.zeros((len(mt_vec), len(rv))) for rv in ref_vecs]
-        hyp_best = [m.max(axis=1) if m.shape[1] else np.zeros(m.shape[0]) for m in sims]
-        ref_best = [m.max(axis=0) if m.shape[0] else np.zeros(m.shape[1]) for m in sims]
-        supported = [(hb >= s.support).tolist() for hb in hyp_best] if s.support is not None else None
-        cands, conf = [], []
-        for c in merge(als, supported=supported, max_gap=s.max_gap):
-            al = als[c.ref]
+        toks = als[0].hyp_tokens
+        prob = self.tagger.predict(ev.features) if toks else np.zeros(0, dtype=np.float32)
+        flagged = (prob >= self.threshold).tolist()
+        cands = merge(als, supported=[[not f for f in flagged]] * len(als))
+        claimed = {i for c in cands if c.kind != "omission" for i in range(c.lo, c.hi)}
+        kept, conf = [], []
+        for c in cands:
             if c.kind == "omission":
-                missing = [j for j in c.ref_idx if is_content(al.ref_tokens[j].text)]
-                scores = [float(ref_best[c.ref][j]) for j in missing]
-                if not missing or min(scores) >= s.omission_support:
+                missing = [j for j in c.ref_idx if is_content(als[c.ref].ref_tokens[j].text)]
+                scores = [float(ev.ref_best[c.ref][j]) for j in missing]
+                if not missing or min(scores) >= self.settings.omission_support:
                     continue
                 conf.append(1.0 - float(np.mean(scores)))
             else:
-                words = [al.hyp_tokens[i].text for i in range(c.lo, c.hi)]
-                refw = [al.ref_tokens[j].text for j in c.ref_idx]
-                if s.drop_function_only and c.kind != "shift" and not any(is_content(w) for w in words + refw):
-                    continue
-                conf.append(1.0 - float(np.mean([max(hb[i] for hb in hyp_best) for i in range(c.lo, c.hi)])))
-            cands.append(c)
-        return _classify_all(mt, refs, als, cands, [min(1.0, max(0.0, x)) for x in conf])
+                lo, hi = c.lo, c.hi
+                while self.settings.extend and lo > 0 and flagged[lo - 1] and lo - 1 not in claimed:
+                    lo -= 1
+                while self.settings.extend and hi < len(toks) and flagged[hi] and hi not in claimed:
+                    hi += 1
+                claimed.update(range(lo, hi))
+                c.start, c.end = toks[lo].start, toks[hi - 1].end
+                conf.append(float(prob[lo:hi].mean()))
+            kept.append(c)
+        order = sorted(range(len(kept)), key=lambda k: (kept[k].start, kept[k].end))
+        return _classify_all(mt, ev.refs, als, [kept[k] for k in order], [min(1.0, max(0.0, conf[k])) for k in order])
 
 
 def annotate_testset(testset: TestSet, mode: str = "post-edit",
                      settings: ReferenceSettings | None = None) -> dict[str, list[list[Span]]]:
-    """``{system: [spans of segment i]}`` for every system of the test set."""
+    """``{system: [spans of segment i]}`` for every system of the test set.
+
+    In reference mode the other systems' outputs of each segment are the consensus evidence.
+    """
     mode = _mode(mode)
     refs = [testset.segment_refs(i) for i in range(len(testset))]
     if mode == "post-edit":
         return {name: [spans_post_edit(h, r) for h, r in zip(hyps, refs)] for name, hyps in testset.systems.items()}
     annotator = ReferenceAnnotator(settings)
-    return {name: annotator.annotate(hyps, refs) for name, hyps in testset.systems.items()}
+    systems = testset.systems
+    out = {}
+    for name, hyps in systems.items():
+        others = [[o[i] for other, o in systems.items() if other != name] for i in range(len(hyps))]
+        out[name] = annotator.annotate(hyps, refs, testset.srcs, others if len(systems) > 1 else None)
+    return out
+
+
+def span_signature(mode: str, settings: ReferenceSettings | None = None) -> str:
+    """How the spans were found, so that they can be reproduced (like a metric's signature)."""
+    from evalkit import __version__
+
+    if _mode(mode) == "post-edit":
+        return f"mode:post-edit|align:ter-shifts|tok:span|case:sensitive|version:{__version__}"
+    from evalkit.neural.encoder import DEFAULT_ENCODER
+    from evalkit.spans.similarity import LAYER
+    from evalkit.spans.tagger import load_tagger
+
+    s = settings or ReferenceSettings()
+    tagger = load_tagger()
+    threshold = tagger.threshold if s.threshold is None else s.threshold
+    return (f"mode:reference|align:ter-shifts|tok:span|case:insensitive|{tagger.name}:{tagger.checksum}|"
+            f"threshold:{threshold:g}|omission:{s.omission_support:g}|encoder:{DEFAULT_ENCODER}@layer{LAYER}|"
+            f"version:{__version__}")
 
 
 def attach_spans(system_result: SystemResult, spans: Sequence[Sequence[Span]]) -> None:

@@ -48,6 +48,12 @@ class WordEncoder:
         self.batch_size = batch_size
         self._cache: dict[tuple[str, tuple[tuple[int, int], ...]], np.ndarray] = {}
 
+    @property
+    def name(self) -> str:
+        from evalkit.neural.encoder import DEFAULT_ENCODER
+
+        return f"{DEFAULT_ENCODER}@layer{self.layer}"
+
     def encode(self, texts: Sequence[str], tokens: Sequence[Sequence[Token]],
                keep: Sequence[bool] | None = None) -> list[np.ndarray]:
         """One ``(len(tokens[i]), dim)`` array per text; a word no sub-word reaches gets a zero row.

@@ -1,0 +1,87 @@
+"""The span tagger: a small feed-forward network over ``features.FEATURES`` that gives P(error) per MT token.
+
+Trained by ``evalkit train-spans`` (``spans/train.py``) on human MQM error spans that are not test data
+(TED talks en-de and zh-en, the BioMQM en-es dev documents), weighted by characters so that the loss
+follows character-level F1. Inference is plain numpy: the weights are a small JSON file shipped in the
+package (``spans/weights/span-tagger.json``) with the feature names, their standardisation, the layers
+and the decision threshold chosen on held-out TED segments.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from evalkit.errors import ModelError
+from evalkit.spans.features import FEATURES
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+DEFAULT_TAGGER = WEIGHTS_DIR / "span-tagger.json"
+
+
+@dataclass(frozen=True)
+class SpanTagger:
+    """Standardise, then ReLU layers, then a sigmoid; ``threshold`` turns probabilities into flags."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    layers: tuple[tuple[np.ndarray, np.ndarray], ...]
+    threshold: float
+    checksum: str
+    name: str = "span-tagger"
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """P(error) for each row of ``x`` (``(n, len(FEATURES))``)."""
+        if x.shape[1] != len(self.mean):
+            raise ModelError(f"{self.name}: {x.shape[1]} features given, the weights expect {len(self.mean)}")
+        h = (x.astype(np.float32) - self.mean) / self.scale
+        for k, (w, b) in enumerate(self.layers):
+            h = h @ w.T + b
+            if k + 1 < len(self.layers):
+                h = np.maximum(h, 0.0)
+        return (1.0 / (1.0 + np.exp(-h[:, 0]))).astype(np.float32)
+
+    @property
+    def signature(self) -> str:
+        return f"{self.name}:{self.checksum}|threshold:{self.threshold:g}"
+
+    def to_json(self, extra: dict | None = None) -> str:
+        doc = {
+            "name": self.name,
+            "features": list(FEATURES),
+            "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(),
+            "layers": [{"weight": w.tolist(), "bias": b.tolist()} for w, b in self.layers],
+            "threshold": self.threshold,
+            **(extra or {}),
+        }
+        return json.dumps(doc, indent=None, sort_keys=True) + "\n"
+
+
+def parse_tagger(text: str, origin: str) -> SpanTagger:
+    try:
+        doc = json.loads(text)
+        if doc["features"] != list(FEATURES):
+            raise ModelError(f"{origin}: trained on other features than this evalkit computes; retrain it with "
+                             "`evalkit train-spans --config configs/train-spans.toml`")
+        layers = tuple((np.asarray(layer["weight"], dtype=np.float32), np.asarray(layer["bias"], dtype=np.float32))
+                       for layer in doc["layers"])
+        return SpanTagger(np.asarray(doc["mean"], dtype=np.float32), np.asarray(doc["scale"], dtype=np.float32),
+                          layers, float(doc["threshold"]), hashlib.sha256(text.encode()).hexdigest()[:12],
+                          str(doc.get("name", "span-tagger")))
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{origin}: not a span-tagger weights file ({exc})") from None
+
+
+@lru_cache(maxsize=4)
+def load_tagger(path: str | Path = DEFAULT_TAGGER) -> SpanTagger:
+    """The tagger from its JSON weights (the packaged one by default)."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelError(f"{path}: no span-tagger weights; reinstall evalkit or train them with "
+                         "`evalkit train-spans --config configs/train-spans.toml`")
+    return parse_tagger(path.read_text(encoding="utf-8"), str(path))

@@ -1,0 +1,256 @@
+"""Training the span tagger on human MQM error spans (``evalkit train-spans``), reproducibly.
+
+Data (never WMT23, which is test data): the Google MQM ratings of the WMT21 TED talks (en-de, zh-en; every
+fifth segment, by a hash of its id, is held out as dev) and the BioMQM en-es documents of its official dev
+split (its test documents stay unseen, for ``bench/bench_spans.py``). Each MT token is one example: its
+``features`` row, the label "some non-space character of it lies in a human error span", and a weight of
+its non-space characters, so that the loss and the threshold follow character-level F1.
+Consensus features are zeroed for a share of the training segments, so the one model serves runs with a
+single system as well as runs with several. The epoch and the threshold are those with the best mean dev
+F1 over TED en-de and zh-en, each with and without consensus evidence.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import sys
+import time
+import tomllib
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from evalkit.errors import InputError
+from evalkit.io.mqm import MQMItem, char_set, read_biomqm, read_ted
+from evalkit.spans.features import CONSENSUS, FEATURES
+from evalkit.spans.pipeline import ReferenceAnnotator
+from evalkit.spans.tagger import SpanTagger
+
+SECTION = "train-spans"
+
+
+@dataclass
+class SpanTrainConfig:
+    """The ``[train-spans]`` table of a TOML config; relative paths are resolved against the project root."""
+
+    data: str = "../shared/data"
+    output: str = "evalkit/spans/weights"
+    name: str = "span-tagger"
+    ted_pairs: list[str] = field(default_factory=lambda: ["ende", "zhen"])
+    biomqm: str = "bio-mqm/data/v2/target/main_phase/round_two/en2es"
+    biomqm_splits: str = "bio-mqm/data/doc_id_splits.json"
+    biomqm_pair: str = "en-es"
+    dev_every: int = 5
+    consensus_dropout: float = 0.3
+    hidden_sizes: list[int] = field(default_factory=lambda: [64, 32])
+    epochs: int = 8
+    batch_size: int = 512
+    lr: float = 1e-3
+    weight_decay: float = 1e-5
+    seed: int = 1
+    threads: int = 2
+
+    @classmethod
+    def from_toml(cls, path: str | Path, overrides: dict | None = None) -> SpanTrainConfig:
+        try:
+            table = tomllib.loads(Path(path).read_text(encoding="utf-8")).get(SECTION)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise InputError(f"{path}: cannot read the config ({exc})") from None
+        if not isinstance(table, dict):
+            raise InputError(f"{path}: no [{SECTION}] table")
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(table) - known)
+        if unknown:
+            raise InputError(f"{path}: unknown [{SECTION}] keys: {', '.join(unknown)}")
+        table.update({k: v for k, v in (overrides or {}).items() if v is not None})
+        return cls(**table)
+
+
+def is_dev(seg: str, every: int) -> bool:
+    """TED segments held out for dev: a stable hash of the segment id, one in ``every``."""
+    return int(hashlib.sha1(seg.encode()).hexdigest(), 16) % every == 0
+
+
+def biomqm_doc(seg: str) -> str:
+    """``en_es_doc17.txt:3`` -> ``doc17`` (the document ids of BioMQM's split file)."""
+    return seg.split(":")[0].rsplit("_", 1)[-1].removesuffix(".txt")
+
+
+@dataclass
+class Examples:
+    """Token rows of one data part, with per-token gold characters and weights and the segment of each."""
+
+    name: str
+    x: np.ndarray
+    gold: np.ndarray
+    chars: np.ndarray
+    segment: np.ndarray
+
+    def f1(self, flags: np.ndarray) -> tuple[float, float, float]:
+        tp = float((self.gold * flags).sum())
+        pred = float((self.chars * flags).sum())
+        gold = float(self.gold.sum())
+        p = tp / pred if pred else 0.0
+        r = tp / gold if gold else 0.0
+        return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def others_of(items: Sequence[MQMItem], pool: Sequence[MQMItem]) -> list[list[str]]:
+    """Other systems' outputs of each item's segment (the consensus evidence), from all rated outputs."""
+    by_seg: dict[str, dict[str, str]] = defaultdict(dict)
+    for it in pool:
+        by_seg[it.seg][it.system] = it.mt
+    return [[mt for system, mt in by_seg[it.seg].items() if system != it.system] for it in items]
+
+
+def examples(name: str, items: Sequence[MQMItem], pool: Sequence[MQMItem], annotator: ReferenceAnnotator,
+             consensus: bool = True) -> Examples:
+    """Feature rows and character labels for the MT tokens of ``items``."""
+    evidence = annotator.evidence([it.mt for it in items], [it.refs for it in items], [it.src for it in items],
+                                  others_of(items, pool) if consensus else None)
+    xs, gold, chars, seg = [], [], [], []
+    for k, (it, ev) in enumerate(zip(items, evidence)):
+        if not ev.alignments:
+            continue
+        marked = char_set(it.mt, ((e.start, e.end) for e in it.errors))
+        for t in ev.alignments[0].hyp_tokens:
+            idx = [i for i in range(t.start, t.end) if not it.mt[i].isspace()]
+            chars.append(len(idx))
+            gold.append(sum(i in marked for i in idx))
+            seg.append(k)
+        xs.append(ev.features)
+    x = np.concatenate(xs) if xs else np.zeros((0, len(FEATURES)), dtype=np.float32)
+    return Examples(name, x, np.array(gold, np.float32), np.array(chars, np.float32), np.array(seg))
+
+
+def usable(items: Sequence[MQMItem]) -> list[MQMItem]:
+    return [it for it in items if it.mt.strip() and it.refs and it.refs[0].strip()]
+
+
+def load_parts(cfg: SpanTrainConfig, root: Path, annotator: ReferenceAnnotator) -> tuple[list[Examples], list[Examples]]:
+    """Training parts (TED train folds, BioMQM dev documents) and dev parts (TED dev folds, +/- consensus)."""
+    data = resolve(cfg.data, root)
+    train, dev = [], []
+    for pair in cfg.ted_pairs:
+        ted = read_ted(data / "google-mqm-ted", pair)
+        items = usable(ted.items)
+        fit = [it for it in items if not is_dev(it.seg, cfg.dev_every)]
+        held = [it for it in items if is_dev(it.seg, cfg.dev_every)]
+        _log(f"TED {pair}: {len(fit)} training and {len(held)} dev segments")
+        train.append(examples(f"ted-{pair}", fit, ted.items, annotator))
+        dev.append(examples(f"ted-{pair} dev", held, ted.items, annotator))
+        dev.append(examples(f"ted-{pair} dev, no consensus", held, ted.items, annotator, consensus=False))
+    if cfg.biomqm:
+        try:
+            splits = json.loads((data / cfg.biomqm_splits).read_text(encoding="utf-8"))[cfg.biomqm_pair]["dev"]
+        except (OSError, json.JSONDecodeError, KeyError) as exc:
+            raise InputError(f"{data / cfg.biomqm_splits}: no {cfg.biomqm_pair} dev split ({exc})") from None
+        bio = read_biomqm(data / cfg.biomqm)
+        fit = [it for it in usable(bio.items) if biomqm_doc(it.seg) in set(splits)]
+        _log(f"BioMQM {cfg.biomqm_pair}: {len(fit)} segments of the dev documents")
+        train.append(examples(f"biomqm-{cfg.biomqm_pair} dev docs", fit, bio.items, annotator))
+    return train, dev
+
+
+def fit(cfg: SpanTrainConfig, train: Sequence[Examples], dev: Sequence[Examples]) -> tuple[SpanTagger, dict]:
+    """Train the network; keep the epoch and threshold with the best mean dev F1."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    rng = np.random.default_rng(cfg.seed)
+    xs = []
+    for part in train:
+        x = part.x.copy()
+        drop = rng.random(int(part.segment.max()) + 1 if len(part.segment) else 0) < cfg.consensus_dropout
+        x[drop[part.segment], -CONSENSUS:] = 0.0
+        xs.append(x)
+    x_all = np.concatenate(xs)
+    soft = np.concatenate([p.gold / np.maximum(p.chars, 1) for p in train]).astype(np.float32)
+    weight = np.concatenate([p.chars for p in train]).astype(np.float32)
+    mean = x_all.mean(axis=0)
+    scale = x_all.std(axis=0)
+    scale[scale < 1e-6] = 1.0
+    sizes = [len(FEATURES), *cfg.hidden_sizes, 1]
+    layers: list[nn.Module] = []
+    for k in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[k], sizes[k + 1]))
+        if k + 2 < len(sizes):
+            layers.append(nn.ReLU())
+    net = nn.Sequential(*layers)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    x_t = torch.tensor((x_all - mean) / scale, dtype=torch.float32)
+    y_t, w_t = torch.tensor(soft), torch.tensor(weight)
+    dev_x = [torch.tensor((d.x - mean) / scale, dtype=torch.float32) for d in dev]
+    grid = np.round(np.arange(0.05, 0.60, 0.01), 2)
+    best: tuple[float, int, float, dict] | None = None
+    history = []
+    for epoch in range(1, cfg.epochs + 1):
+        net.train()
+        order = torch.randperm(len(x_t))
+        total = 0.0
+        for b in range(0, len(order), cfg.batch_size):
+            i = order[b:b + cfg.batch_size]
+            loss = nn.functional.binary_cross_entropy_with_logits(net(x_t[i]).squeeze(1), y_t[i], reduction="none")
+            loss = (loss * w_t[i]).sum() / w_t[i].sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(i)
+        net.eval()
+        with torch.no_grad():
+            probs = [torch.sigmoid(net(x)).squeeze(1).numpy() for x in dev_x]
+        means = [float(np.mean([d.f1(p >= t)[2] for d, p in zip(dev, probs)])) for t in grid]
+        k = int(np.argmax(means))
+        history.append({"epoch": epoch, "loss": total / len(order), "dev_mean_f1": means[k],
+                        "threshold": float(grid[k])})
+        _log(f"epoch {epoch}: loss {total / len(order):.4f}, dev mean F1 {means[k]:.4f} at threshold {grid[k]:.2f}")
+        if best is None or means[k] > best[0]:
+            state = {n: v.detach().clone() for n, v in net.state_dict().items()}
+            best = (means[k], epoch, float(grid[k]), state)
+    assert best is not None
+    net.load_state_dict(best[3])
+    linear = [m for m in net if isinstance(m, nn.Linear)]
+    tagger = SpanTagger(mean.astype(np.float32), scale.astype(np.float32),
+                        tuple((m.weight.detach().numpy().copy(), m.bias.detach().numpy().copy()) for m in linear),
+                        best[2], "", cfg.name)
+    report = {"best_epoch": best[1], "threshold": best[2], "history": history,
+              "dev": dev_table(tagger, dev), "train_parts": {p.name: int(len(p.x)) for p in train}}
+    return tagger, report
+
+
+def dev_table(tagger: SpanTagger, dev: Sequence[Examples]) -> dict[str, dict[str, float]]:
+    """Dev P/R/F1 of the tagger beside the diff (every edited token) and flag-everything baselines."""
+    out = {}
+    state_ok = FEATURES.index("state_ok")
+    for d in dev:
+        p = tagger.predict(d.x)
+        rows = {"tagger": d.f1(p >= tagger.threshold), "diff": d.f1(d.x[:, state_ok] == 0),
+                "flag-all": d.f1(np.ones(len(p), bool))}
+        out[d.name] = {f"{method} {k}": round(v, 4) for method, prf in rows.items() for k, v in zip("PRF", prf)}
+    return out
+
+
+def resolve(path: str | Path, root: Path) -> Path:
+    p = Path(path)
+    return p if p.is_absolute() else root / p
+
+
+def run(cfg: SpanTrainConfig, root: Path) -> tuple[SpanTagger, dict]:
+    random.seed(cfg.seed)
+    start = time.perf_counter()
+    annotator = ReferenceAnnotator()
+    train, dev = load_parts(cfg, root, annotator)
+    tagger, report = fit(cfg, train, dev)
+    report["config"] = asdict(cfg)
+    report["seconds"] = round(time.perf_counter() - start, 1)
+    return tagger, report
+
+
+def _log(msg: str) -> None:
+    print(f"train-spans: {msg}", file=sys.stderr, flush=True)
