@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import bisect
-import difflib
 import json
 import os
 import random
@@ -40,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from evalkit.io.mqm import PRF, MQMItem, MQMSet, char_agreement, read_biomqm, read_ted, read_wmt23  # noqa: E402
+from evalkit.spans import baselines  # noqa: E402
 from evalkit.spans.classify import WEIGHTS  # noqa: E402
 from evalkit.spans.pipeline import ReferenceAnnotator, ReferenceSettings, spans_post_edit  # noqa: E402
 from evalkit.spans.train import biomqm_doc, is_dev, others_of  # noqa: E402
@@ -59,9 +59,7 @@ Spans = list[tuple[int, int, str]]  # start, end, severity ("" when the method h
 
 
 def naive_diff(mt: str, ref: str) -> Spans:
-    words = [m.span() for m in re.finditer(r"\S+", mt)]
-    ops = difflib.SequenceMatcher(None, mt.split(), ref.split(), autojunk=False).get_opcodes()
-    return [(words[i1][0], words[i2 - 1][1], "") for tag, i1, i2, _, _ in ops if tag in ("replace", "delete")]
+    return [(a, b, "") for a, b in baselines.naive_diff(mt, ref)]
 
 
 def flag_all(mt: str, ref: str) -> Spans:

@@ -111,6 +111,8 @@ def signatures(result: Result) -> Table:
     first = result.systems[0]
     for key, m in first.metrics.items():
         table.add_row(key, m.signature)
+    if first.span_signature:
+        table.add_row("spans", first.span_signature)
     table.add_row("evalkit", result.evalkit_version)
     return table
 

@@ -13,12 +13,14 @@ supports is no error on its own. A span grows over flagged neighbours the refere
 spans cover the garbled phrase, not just the changed word). An omission is kept only if a missing
 reference content word has no close MT word (MiniLM cosine below ``omission_support``). Confidence is the
 mean P(error) of the span's tokens, for an omission 1 - the mean best cosine of the missing words.
+Severity: a span is major when its tokens' mean P(major error) (the tagger's second output) reaches the
+tagger's ``major_threshold``, else minor; critical (numbers, negation) and omissions follow ``classify``.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -198,7 +200,8 @@ class ReferenceAnnotator:
         if not als:
             return []
         toks = als[0].hyp_tokens
-        prob = self.tagger.predict(ev.features) if toks else np.zeros(0, dtype=np.float32)
+        out = self.tagger.outputs(ev.features) if toks else np.zeros((0, 2), dtype=np.float32)
+        prob = out[:, 0]
         flagged = (prob >= self.threshold).tolist()
         cands = merge(als, supported=[[not f for f in flagged]] * len(als))
         claimed = {i for c in cands if c.kind != "omission" for i in range(c.lo, c.hi)}
@@ -221,7 +224,18 @@ class ReferenceAnnotator:
                 conf.append(float(prob[lo:hi].mean()))
             kept.append(c)
         order = sorted(range(len(kept)), key=lambda k: (kept[k].start, kept[k].end))
-        return _classify_all(mt, ev.refs, als, [kept[k] for k in order], [min(1.0, max(0.0, conf[k])) for k in order])
+        spans = _classify_all(mt, ev.refs, als, [kept[k] for k in order], [min(1.0, max(0.0, conf[k])) for k in order])
+        if self.tagger.major_threshold is None or out.shape[1] < 2:
+            return spans
+        return [self._severity(s, out[:, 1], toks) for s in spans]
+
+    def _severity(self, span: Span, major: np.ndarray, toks: Sequence[Token]) -> Span:
+        """Minor or major by the tagger's P(major) over the span's tokens; critical and omissions keep the rules."""
+        if span.start == span.end or span.severity == "critical":
+            return span
+        inside = [i for i, t in enumerate(toks) if t.start >= span.start and t.end <= span.end]
+        p = float(major[inside].mean()) if inside else 0.0
+        return replace(span, severity="major" if p >= self.tagger.major_threshold else "minor")
 
 
 def annotate_testset(testset: TestSet, mode: str = "post-edit",

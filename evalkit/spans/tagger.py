@@ -1,4 +1,5 @@
-"""The span tagger: a small feed-forward network over ``features.FEATURES`` that gives P(error) per MT token.
+"""The span tagger: a small feed-forward network over ``features.FEATURES`` that gives, per MT token,
+P(error) and P(major error) (a major or critical human span covers it).
 
 Trained by ``evalkit train-spans`` (``spans/train.py``) on human MQM error spans that are not test data
 (TED talks en-de and zh-en, the BioMQM en-es dev documents), weighted by characters so that the loss
@@ -25,7 +26,11 @@ DEFAULT_TAGGER = WEIGHTS_DIR / "span-tagger.json"
 
 @dataclass(frozen=True)
 class SpanTagger:
-    """Standardise, then ReLU layers, then a sigmoid; ``threshold`` turns probabilities into flags."""
+    """Standardise, then ReLU layers, then sigmoids; the thresholds turn probabilities into decisions.
+
+    ``threshold``: a token with P(error) at least this is flagged. ``major_threshold``: a span whose tokens'
+    mean P(major) is at least this is major (when the network has that second output).
+    """
 
     mean: np.ndarray
     scale: np.ndarray
@@ -33,9 +38,19 @@ class SpanTagger:
     threshold: float
     checksum: str
     name: str = "span-tagger"
+    major_threshold: float | None = None
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """P(error) for each row of ``x`` (``(n, len(FEATURES))``)."""
+        return self.outputs(x)[:, 0]
+
+    def predict_major(self, x: np.ndarray) -> np.ndarray | None:
+        """P(major error) for each row of ``x``, or None for a network without that output."""
+        out = self.outputs(x)
+        return out[:, 1] if out.shape[1] > 1 else None
+
+    def outputs(self, x: np.ndarray) -> np.ndarray:
+        """All sigmoid outputs, ``(n, outputs)``."""
         if x.shape[1] != len(self.mean):
             raise ModelError(f"{self.name}: {x.shape[1]} features given, the weights expect {len(self.mean)}")
         h = (x.astype(np.float32) - self.mean) / self.scale
@@ -43,11 +58,12 @@ class SpanTagger:
             h = h @ w.T + b
             if k + 1 < len(self.layers):
                 h = np.maximum(h, 0.0)
-        return (1.0 / (1.0 + np.exp(-h[:, 0]))).astype(np.float32)
+        return (1.0 / (1.0 + np.exp(-h))).astype(np.float32)
 
     @property
     def signature(self) -> str:
-        return f"{self.name}:{self.checksum}|threshold:{self.threshold:g}"
+        major = f"|major:{self.major_threshold:g}" if self.major_threshold is not None else ""
+        return f"{self.name}:{self.checksum}|threshold:{self.threshold:g}{major}"
 
     def to_json(self, extra: dict | None = None) -> str:
         doc = {
@@ -57,6 +73,7 @@ class SpanTagger:
             "scale": self.scale.tolist(),
             "layers": [{"weight": w.tolist(), "bias": b.tolist()} for w, b in self.layers],
             "threshold": self.threshold,
+            "major_threshold": self.major_threshold,
             **(extra or {}),
         }
         return json.dumps(doc, indent=None, sort_keys=True) + "\n"
@@ -72,7 +89,8 @@ def parse_tagger(text: str, origin: str) -> SpanTagger:
                        for layer in doc["layers"])
         return SpanTagger(np.asarray(doc["mean"], dtype=np.float32), np.asarray(doc["scale"], dtype=np.float32),
                           layers, float(doc["threshold"]), hashlib.sha256(text.encode()).hexdigest()[:12],
-                          str(doc.get("name", "span-tagger")))
+                          str(doc.get("name", "span-tagger")),
+                          None if doc.get("major_threshold") is None else float(doc["major_threshold"]))
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"{origin}: not a span-tagger weights file ({exc})") from None
 

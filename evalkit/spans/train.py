@@ -3,11 +3,13 @@
 Data (never WMT23, which is test data): the Google MQM ratings of the WMT21 TED talks (en-de, zh-en; every
 fifth segment, by a hash of its id, is held out as dev) and the BioMQM en-es documents of its official dev
 split (its test documents stay unseen, for ``bench/bench_spans.py``). Each MT token is one example: its
-``features`` row, the label "some non-space character of it lies in a human error span", and a weight of
-its non-space characters, so that the loss and the threshold follow character-level F1.
+``features`` row, two soft labels (the share of its non-space characters inside a human error span, and
+inside a major or critical one) and a weight of its non-space characters, so that the loss and the
+thresholds follow character-level F1.
 Consensus features are zeroed for a share of the training segments, so the one model serves runs with a
 single system as well as runs with several. The epoch and the threshold are those with the best mean dev
-F1 over TED en-de and zh-en, each with and without consensus evidence.
+F1 over TED en-de and zh-en, each with and without consensus evidence; the major threshold then maximises
+the mean dev F1 of major spans among the flagged tokens.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ import time
 import tomllib
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -87,13 +89,16 @@ class Examples:
     name: str
     x: np.ndarray
     gold: np.ndarray
+    major: np.ndarray
     chars: np.ndarray
     segment: np.ndarray
 
-    def f1(self, flags: np.ndarray) -> tuple[float, float, float]:
-        tp = float((self.gold * flags).sum())
+    def f1(self, flags: np.ndarray, major: bool = False) -> tuple[float, float, float]:
+        """Character P/R/F1 of flagged tokens against all human spans (or the major ones)."""
+        marked = self.major if major else self.gold
+        tp = float((marked * flags).sum())
         pred = float((self.chars * flags).sum())
-        gold = float(self.gold.sum())
+        gold = float(marked.sum())
         p = tp / pred if pred else 0.0
         r = tp / gold if gold else 0.0
         return p, r, (2 * p * r / (p + r) if p + r else 0.0)
@@ -112,19 +117,22 @@ def examples(name: str, items: Sequence[MQMItem], pool: Sequence[MQMItem], annot
     """Feature rows and character labels for the MT tokens of ``items``."""
     evidence = annotator.evidence([it.mt for it in items], [it.refs for it in items], [it.src for it in items],
                                   others_of(items, pool) if consensus else None)
-    xs, gold, chars, seg = [], [], [], []
+    xs, gold, major, chars, seg = [], [], [], [], []
     for k, (it, ev) in enumerate(zip(items, evidence)):
         if not ev.alignments:
             continue
         marked = char_set(it.mt, ((e.start, e.end) for e in it.errors))
+        serious = char_set(it.mt, ((e.start, e.end) for e in it.errors if e.severity in ("major", "critical")))
         for t in ev.alignments[0].hyp_tokens:
             idx = [i for i in range(t.start, t.end) if not it.mt[i].isspace()]
             chars.append(len(idx))
             gold.append(sum(i in marked for i in idx))
+            major.append(sum(i in serious for i in idx))
             seg.append(k)
         xs.append(ev.features)
     x = np.concatenate(xs) if xs else np.zeros((0, len(FEATURES)), dtype=np.float32)
-    return Examples(name, x, np.array(gold, np.float32), np.array(chars, np.float32), np.array(seg))
+    return Examples(name, x, np.array(gold, np.float32), np.array(major, np.float32), np.array(chars, np.float32),
+                    np.array(seg))
 
 
 def usable(items: Sequence[MQMItem]) -> list[MQMItem]:
@@ -171,12 +179,13 @@ def fit(cfg: SpanTrainConfig, train: Sequence[Examples], dev: Sequence[Examples]
         x[drop[part.segment], -CONSENSUS:] = 0.0
         xs.append(x)
     x_all = np.concatenate(xs)
-    soft = np.concatenate([p.gold / np.maximum(p.chars, 1) for p in train]).astype(np.float32)
+    soft = np.stack([np.concatenate([getattr(p, k) / np.maximum(p.chars, 1) for p in train]) for k in ("gold", "major")],
+                    axis=1).astype(np.float32)
     weight = np.concatenate([p.chars for p in train]).astype(np.float32)
     mean = x_all.mean(axis=0)
     scale = x_all.std(axis=0)
     scale[scale < 1e-6] = 1.0
-    sizes = [len(FEATURES), *cfg.hidden_sizes, 1]
+    sizes = [len(FEATURES), *cfg.hidden_sizes, 2]
     layers: list[nn.Module] = []
     for k in range(len(sizes) - 1):
         layers.append(nn.Linear(sizes[k], sizes[k + 1]))
@@ -196,7 +205,7 @@ def fit(cfg: SpanTrainConfig, train: Sequence[Examples], dev: Sequence[Examples]
         total = 0.0
         for b in range(0, len(order), cfg.batch_size):
             i = order[b:b + cfg.batch_size]
-            loss = nn.functional.binary_cross_entropy_with_logits(net(x_t[i]).squeeze(1), y_t[i], reduction="none")
+            loss = nn.functional.binary_cross_entropy_with_logits(net(x_t[i]), y_t[i], reduction="none").sum(dim=1)
             loss = (loss * w_t[i]).sum() / w_t[i].sum()
             opt.zero_grad()
             loss.backward()
@@ -204,7 +213,7 @@ def fit(cfg: SpanTrainConfig, train: Sequence[Examples], dev: Sequence[Examples]
             total += float(loss.detach()) * len(i)
         net.eval()
         with torch.no_grad():
-            probs = [torch.sigmoid(net(x)).squeeze(1).numpy() for x in dev_x]
+            probs = [torch.sigmoid(net(x))[:, 0].numpy() for x in dev_x]
         means = [float(np.mean([d.f1(p >= t)[2] for d, p in zip(dev, probs)])) for t in grid]
         k = int(np.argmax(means))
         history.append({"epoch": epoch, "loss": total / len(order), "dev_mean_f1": means[k],
@@ -219,19 +228,34 @@ def fit(cfg: SpanTrainConfig, train: Sequence[Examples], dev: Sequence[Examples]
     tagger = SpanTagger(mean.astype(np.float32), scale.astype(np.float32),
                         tuple((m.weight.detach().numpy().copy(), m.bias.detach().numpy().copy()) for m in linear),
                         best[2], "", cfg.name)
-    report = {"best_epoch": best[1], "threshold": best[2], "history": history,
+    tagger = replace(tagger, major_threshold=major_threshold(tagger, dev, grid))
+    _log(f"major threshold {tagger.major_threshold:.2f}")
+    report = {"best_epoch": best[1], "threshold": best[2], "major_threshold": tagger.major_threshold,
+              "history": history,
               "dev": dev_table(tagger, dev), "train_parts": {p.name: int(len(p.x)) for p in train}}
     return tagger, report
 
 
+def major_threshold(tagger: SpanTagger, dev: Sequence[Examples], grid: np.ndarray) -> float:
+    """The P(major) threshold with the best mean dev F1 against major human spans, among flagged tokens."""
+    outs = [tagger.outputs(d.x) for d in dev]
+    means = [float(np.mean([d.f1((o[:, 0] >= tagger.threshold) & (o[:, 1] >= t), major=True)[2]
+                            for d, o in zip(dev, outs)])) for t in grid]
+    return float(grid[int(np.argmax(means))])
+
+
 def dev_table(tagger: SpanTagger, dev: Sequence[Examples]) -> dict[str, dict[str, float]]:
-    """Dev P/R/F1 of the tagger beside the diff (every edited token) and flag-everything baselines."""
+    """Dev P/R/F1 of the tagger beside the diff (every edited token) and flag-everything baselines,
+    for all human spans and for the major ones (the tagger's tokens with P(major) over its threshold)."""
     out = {}
     state_ok = FEATURES.index("state_ok")
     for d in dev:
-        p = tagger.predict(d.x)
-        rows = {"tagger": d.f1(p >= tagger.threshold), "diff": d.f1(d.x[:, state_ok] == 0),
-                "flag-all": d.f1(np.ones(len(p), bool))}
+        o = tagger.outputs(d.x)
+        flags = o[:, 0] >= tagger.threshold
+        diff = d.x[:, state_ok] == 0
+        rows = {"tagger": d.f1(flags), "diff": d.f1(diff), "flag-all": d.f1(np.ones(len(o), bool)),
+                "tagger major": d.f1(flags & (o[:, 1] >= (tagger.major_threshold or 0.0)), major=True),
+                "diff major": d.f1(diff, major=True)}
         out[d.name] = {f"{method} {k}": round(v, 4) for method, prf in rows.items() for k, v in zip("PRF", prf)}
     return out
 
