@@ -31,6 +31,7 @@ WEIGHTS = {"minor": 1.0, "major": 5.0, "critical": 10.0}
 PUNCT_MINOR_WEIGHT = 0.1
 SEVERITIES = ("minor", "major", "critical")
 CATEGORIES = ("mistranslation", "omission", "addition", "word order", "punctuation", "capitalisation", "spelling")
+MINOR_CATEGORIES = ("punctuation", "capitalisation", "spelling")
 
 NEGATIONS = frozenset(
     "not n't no never neither nor none nobody nothing cannot without "
@@ -103,7 +104,7 @@ def category_of(cand: Candidate, mt_words: list[str], ref_words: list[str]) -> s
 
 
 def severity_of(category: str, mt_words: list[str], ref_words: list[str], n_segment_words: int) -> str:
-    if category in ("punctuation", "capitalisation", "spelling"):
+    if category in MINOR_CATEGORIES:
         return "minor"
     if _numbers(mt_words) != _numbers(ref_words) or _negations(mt_words) != _negations(ref_words):
         return "critical"

@@ -13,8 +13,9 @@ supports is no error on its own. A span grows over flagged neighbours the refere
 spans cover the garbled phrase, not just the changed word). An omission is kept only if a missing
 reference content word has no close MT word (MiniLM cosine below ``omission_support``). Confidence is the
 mean P(error) of the span's tokens, for an omission 1 - the mean best cosine of the missing words.
-Severity: a span is major when its tokens' mean P(major error) (the tagger's second output) reaches the
-tagger's ``major_threshold``, else minor; critical (numbers, negation) and omissions follow ``classify``.
+Severity: a span with a content word is major when its tokens' mean P(major error) (the tagger's second
+output) reaches the tagger's ``major_threshold``, else minor; omissions, critical spans (numbers, negation)
+and the always-minor categories (punctuation, capitalisation, spelling) follow ``classify``.
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ import numpy as np
 from evalkit.errors import InputError
 from evalkit.results import Span, SystemResult
 from evalkit.spans.align import align
-from evalkit.spans.classify import classify, count_spans, is_content, mqm_score
+from evalkit.spans.classify import MINOR_CATEGORIES, classify, count_spans, is_content, mqm_score
 from evalkit.spans.merge import Candidate, merge
 from evalkit.spans.tokenize import punct_tokens
 from evalkit.spans.types import Alignment, Token
@@ -230,11 +231,17 @@ class ReferenceAnnotator:
         return [self._severity(s, out[:, 1], toks) for s in spans]
 
     def _severity(self, span: Span, major: np.ndarray, toks: Sequence[Token]) -> Span:
-        """Minor or major by the tagger's P(major) over the span's tokens; critical and omissions keep the rules."""
-        if span.start == span.end or span.severity == "critical":
+        """Minor or major by the tagger's P(major) over the span's tokens, where the rules leave room.
+
+        Omissions, critical spans (numbers, negation), the always-minor categories (punctuation,
+        capitalisation, spelling) and spans without a content word keep the severity ``classify`` gave.
+        """
+        if span.start == span.end or span.severity == "critical" or span.category in MINOR_CATEGORIES:
             return span
         inside = [i for i, t in enumerate(toks) if t.start >= span.start and t.end <= span.end]
-        p = float(major[inside].mean()) if inside else 0.0
+        if not any(is_content(toks[i].text) for i in inside):
+            return span
+        p = float(major[inside].mean())
         return replace(span, severity="major" if p >= self.tagger.major_threshold else "minor")
 
 
