@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SHARED_DATA, WMT23, require
+from conftest import SHARED_DATA, require
 from evalkit.cli import main
 from evalkit.metaeval import stats as st
 from evalkit.metaeval.pipeline import run_metaeval

@@ -154,3 +154,39 @@ def test_learned_severity_from_the_major_output() -> None:
     [spans] = ReferenceAnnotator(ReferenceSettings(extend=False), tagger=tagger).annotate(
         ["He paid 30 euros"], [["He paid 40 euros"]])
     assert [(s.text, s.severity) for s in spans] == [("30", "critical")]  # numbers keep the rule's critical
+
+
+def _ted_fixture(root: Path) -> None:
+    folder = root / "google-mqm-ted" / "ted" / "xxen"
+    folder.mkdir(parents=True)
+    head = "system\tdoc\tdoc_id\tseg_id\trater\tsource\ttarget\tcategory\tseverity\tcomment"
+    refs = ["the cat sat on the mat", "a dog ran in the park", "we ate fresh bread today", "it rained all day long",
+            "she read a good book", "they built a small house", "he plays the old piano", "birds sing every morning"]
+    rows = []
+    for k, ref in enumerate(refs, 1):
+        words = ref.split()
+        rows.append(f"ref\td\t1\t{k}\tr\tsrc {k}\t{ref}\tNo-error\tNo-error\t")
+        rows.append(f"sysA\td\t1\t{k}\tr\tsrc {k}\t{ref}\tNo-error\tNo-error\t")
+        bad = " ".join(words[:2] + ["<v>zzz</v>"] + words[3:])
+        rows.append(f"sysB\td\t1\t{k}\tr\tsrc {k}\t{bad}\tAccuracy/Mistranslation\tMajor\t")
+    (folder / "mqm_ted_xxen.tsv").write_text("\n".join([head, *rows]) + "\n", encoding="utf-8")
+
+
+def test_train_spans_end_to_end_on_a_tiny_set(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from evalkit.cli import main
+
+    _ted_fixture(tmp_path)
+    config = tmp_path / "train.toml"
+    config.write_text(f'[train-spans]\ndata = "{tmp_path}"\noutput = "{tmp_path / "out"}"\nted_pairs = ["xxen"]\n'
+                      'biomqm = ""\ndev_every = 2\nepochs = 2\nhidden_sizes = [8]\nconsensus_dropout = 0.5\n',
+                      encoding="utf-8")
+    assert main(["train-spans", "--config", str(config)]) == 0
+    path = tmp_path / "out" / "span-tagger.json"
+    tagger = load_tagger(path)
+    report = json.loads(path.read_text(encoding="utf-8"))["training"]
+    assert report["best_epoch"] in (1, 2) and report["threshold"] == tagger.threshold
+    assert set(report["dev"]) == {"ted-xxen dev", "ted-xxen dev, no consensus"}
+    assert len(tagger.layers) == 2 and tagger.layers[-1][0].shape == (2, 8)
+    config.write_text(config.read_text(encoding="utf-8") + "typo_key = 1\n", encoding="utf-8")
+    assert main(["train-spans", "--config", str(config)]) == 2
+    assert "unknown key(s) in [train-spans]: typo_key" in capsys.readouterr().err

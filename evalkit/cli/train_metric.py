@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 
-from evalkit.config import PROJECT_ROOT
+from evalkit.config import PROJECT_ROOT, resolve_path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -25,13 +25,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from evalkit.neural.card import write_model_card
-    from evalkit.neural.train import TrainConfig, resolve
+    from evalkit.neural.train import TrainConfig
     from evalkit.neural.train import run as train
     from evalkit.report.atomic import write_atomic
 
     cfg = TrainConfig.from_toml(args.config, {"output": args.output, "data": args.data, "model_path": args.model_path})
     report = train(cfg, PROJECT_ROOT)
-    out = resolve(cfg.output, PROJECT_ROOT)
+    out = resolve_path(cfg.output, PROJECT_ROOT)
     write_atomic(out / f"{cfg.name}.train.json", json.dumps(report, indent=2, sort_keys=True) + "\n")
     card = write_model_card(report, out / "MODEL_CARD.md", command=f"evalkit train-metric --config {args.config}")
     print(f"wrote {report['weights']}, {out / f'{cfg.name}.train.json'}, {card}", file=sys.stderr)

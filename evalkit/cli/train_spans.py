@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 
-from evalkit.config import PROJECT_ROOT
+from evalkit.config import PROJECT_ROOT, resolve_path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -25,12 +25,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from evalkit.report.atomic import write_atomic
-    from evalkit.spans.train import SpanTrainConfig, resolve
+    from evalkit.spans.train import SpanTrainConfig
     from evalkit.spans.train import run as train
 
     cfg = SpanTrainConfig.from_toml(args.config, {"output": args.output, "data": args.data})
     tagger, report = train(cfg, PROJECT_ROOT)
-    path = resolve(cfg.output, PROJECT_ROOT) / f"{cfg.name}.json"
+    path = resolve_path(cfg.output, PROJECT_ROOT) / f"{cfg.name}.json"
     write_atomic(path, tagger.to_json({"training": report}))
     print(json.dumps(report["dev"], indent=1), file=sys.stderr)
     print(f"wrote {path}", file=sys.stderr)

@@ -10,7 +10,6 @@ numpy for resampling (checked against sacrebleu in the tests).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np

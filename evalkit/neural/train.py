@@ -14,7 +14,6 @@ import copy
 import random
 import sys
 import time
-import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from evalkit.config import load_dataclass, resolve_path
 from evalkit.errors import InputError
 from evalkit.neural.data import DATASETS, Example, load_examples, summary
 from evalkit.neural.encoder import DEFAULT_ENCODER, TransformerEncoder, locate_encoder
@@ -66,25 +66,7 @@ class TrainConfig:
 
     @classmethod
     def from_toml(cls, path: str | Path, overrides: dict | None = None) -> "TrainConfig":
-        p = Path(path)
-        if not p.is_file():
-            raise InputError(f"{p}: no such config file")
-        try:
-            table = tomllib.loads(p.read_text(encoding="utf-8")).get(SECTION)
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"{p}: invalid TOML: {exc}") from None
-        if not isinstance(table, dict):
-            raise InputError(f"{p}: no [{SECTION}] table")
-        known = set(cls.__dataclass_fields__)
-        values = {k.replace("-", "_"): v for k, v in table.items()}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise InputError(f"{p}: unknown key(s) in [{SECTION}]: {', '.join(unknown)}")
-        values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-        try:
-            return cls(**values)
-        except TypeError as exc:
-            raise InputError(f"{p}: {exc}") from None
+        return load_dataclass(cls, path, SECTION, overrides)
 
 
 def _log(msg: str) -> None:
@@ -228,18 +210,13 @@ def finetune(encoder: TransformerEncoder, estimator: Estimator, train: list[Exam
     return {k: v.clone() for k, v in state.items() if k.startswith(prefixes)}
 
 
-def resolve(path: str, base: Path) -> Path:
-    p = Path(path).expanduser()
-    return p if p.is_absolute() else base / p
-
-
 def run(cfg: TrainConfig, base: Path) -> dict:
     """Train, choose, save; returns the report that the model card is written from."""
     torch.manual_seed(cfg.seed)
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
-    data_root, out_dir = resolve(cfg.data, base), resolve(cfg.output, base)
+    data_root, out_dir = resolve_path(cfg.data, base), resolve_path(cfg.output, base)
     if not data_root.is_dir():
         raise InputError(f"{data_root}: training data folder not found (set data = ... in [{SECTION}])")
     if any("wmt23" in d.lower() for d in cfg.datasets):
@@ -253,7 +230,7 @@ def run(cfg: TrainConfig, base: Path) -> dict:
     _log(f"data: {sizes}")
 
     encoder = TransformerEncoder(locate_encoder(cfg.encoder, cfg.model_path), cfg.max_length)
-    cache = VectorCache(resolve(cfg.cache_dir, base) if cfg.cache_dir else default_cache_dir())
+    cache = VectorCache(resolve_path(cfg.cache_dir, base) if cfg.cache_dir else default_cache_dir())
     table = embed_table(encoder, [t for e in examples for t in (e.hyp, e.ref)], cache, cfg.embed_batch_size,
                         "embedding training texts")
     est_cfg = EstimatorConfig(

@@ -18,7 +18,6 @@ import json
 import random
 import sys
 import time
-import tomllib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from evalkit.config import load_dataclass, resolve_path
 from evalkit.errors import InputError
 from evalkit.io.mqm import MQMItem, char_set, read_biomqm, read_ted
 from evalkit.spans.features import CONSENSUS, FEATURES
@@ -58,18 +58,7 @@ class SpanTrainConfig:
 
     @classmethod
     def from_toml(cls, path: str | Path, overrides: dict | None = None) -> SpanTrainConfig:
-        try:
-            table = tomllib.loads(Path(path).read_text(encoding="utf-8")).get(SECTION)
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise InputError(f"{path}: cannot read the config ({exc})") from None
-        if not isinstance(table, dict):
-            raise InputError(f"{path}: no [{SECTION}] table")
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(table) - known)
-        if unknown:
-            raise InputError(f"{path}: unknown [{SECTION}] keys: {', '.join(unknown)}")
-        table.update({k: v for k, v in (overrides or {}).items() if v is not None})
-        return cls(**table)
+        return load_dataclass(cls, path, SECTION, overrides)
 
 
 def is_dev(seg: str, every: int) -> bool:
@@ -141,7 +130,7 @@ def usable(items: Sequence[MQMItem]) -> list[MQMItem]:
 
 def load_parts(cfg: SpanTrainConfig, root: Path, annotator: ReferenceAnnotator) -> tuple[list[Examples], list[Examples]]:
     """Training parts (TED train folds, BioMQM dev documents) and dev parts (TED dev folds, +/- consensus)."""
-    data = resolve(cfg.data, root)
+    data = resolve_path(cfg.data, root)
     train, dev = [], []
     for pair in cfg.ted_pairs:
         ted = read_ted(data / "google-mqm-ted", pair)
@@ -258,11 +247,6 @@ def dev_table(tagger: SpanTagger, dev: Sequence[Examples]) -> dict[str, dict[str
                 "diff major": d.f1(diff, major=True)}
         out[d.name] = {f"{method} {k}": round(v, 4) for method, prf in rows.items() for k, v in zip("PRF", prf)}
     return out
-
-
-def resolve(path: str | Path, root: Path) -> Path:
-    p = Path(path)
-    return p if p.is_absolute() else root / p
 
 
 def run(cfg: SpanTrainConfig, root: Path) -> tuple[SpanTagger, dict]:
