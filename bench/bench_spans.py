@@ -1,7 +1,7 @@
 """Span quality: evalkit's garbled spans against human MQM error spans, beside two baselines, in one run.
 
 For each data set (a seeded random sample of rated MT segments against the standard human reference;
-for TED only the dev segments and for BioMQM only the test documents, which the span tagger never saw):
+for TED only the test segments and for BioMQM only the test documents, which the span tagger never saw):
   flag-all     every character of the MT is an error (the prior: F1 of "everything is wrong")
   naive-diff   difflib opcodes of MT words vs reference words; replace/delete runs become spans
   ter-diff     evalkit's spans in post-edit mode, i.e. every TER edit against the reference is an error
@@ -20,7 +20,7 @@ the AUC of ranking segments by their weighted span count: minor 1, major 5, crit
     python bench/bench_spans.py --mlqe en-de ro-en en-zh   # post-edit mode against MLQE-PE's word tags
 
 WMT23 is test data: the tagger (``evalkit train-spans``) is trained on TED training segments and BioMQM
-dev documents only, and its threshold is chosen on TED dev segments.
+dev documents only, and its thresholds are chosen on TED dev segments (not the test ones used here).
 """
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ from evalkit.io.mqm import PRF, MQMItem, MQMSet, char_agreement, read_biomqm, re
 from evalkit.spans import baselines  # noqa: E402
 from evalkit.spans.classify import WEIGHTS  # noqa: E402
 from evalkit.spans.pipeline import ReferenceAnnotator, ReferenceSettings, spans_post_edit  # noqa: E402
-from evalkit.spans.train import biomqm_doc, is_dev, others_of  # noqa: E402
+from evalkit.spans.train import SpanTrainConfig, biomqm_doc, others_of, ted_fold  # noqa: E402
 
 DATA = Path(os.environ.get("EVALKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
 WMT23 = DATA / "wmt23-general-mqm" / "mt-metrics-eval-v2" / "wmt23"
@@ -102,9 +102,10 @@ def auc(scores: Sequence[float], positive: Sequence[bool]) -> float:
 
 
 def held_out(name: str, items: list[MQMItem]) -> list[MQMItem]:
-    """The items the span tagger never trained on: TED dev segments, BioMQM test documents, all of WMT23."""
+    """Items the span tagger never saw: TED test segments, BioMQM test documents, all of WMT23."""
     if name.startswith("ted-"):
-        return [it for it in items if is_dev(it.seg, 5)]
+        every = SpanTrainConfig().holdout_every
+        return [it for it in items if ted_fold(it.seg, every) == "test"]
     if name == "biomqm":
         test = set(json.loads(BIOMQM_SPLITS.read_text(encoding="utf-8"))["en-es"]["test"])
         return [it for it in items if biomqm_doc(it.seg) in test]

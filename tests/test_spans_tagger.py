@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -98,14 +99,14 @@ def test_packaged_tagger_loads_with_its_training_report() -> None:
 
 
 def test_reference_mode_beats_the_naive_diff_on_held_out_ted() -> None:
-    """TED en-de dev segments (never trained on), all systems' outputs as consensus evidence: char F1."""
+    """TED en-de test segments (never seen in training), all systems' outputs as consensus evidence: char F1."""
     from conftest import SHARED_DATA, require
     from evalkit.io.mqm import char_agreement, read_ted
     from evalkit.spans.baselines import naive_diff
-    from evalkit.spans.train import is_dev, others_of, usable
+    from evalkit.spans.train import others_of, ted_fold, usable
 
     ted = read_ted(require(SHARED_DATA / "google-mqm-ted"), "ende")
-    items = [it for it in usable(ted.items) if is_dev(it.seg, 5)][:260]
+    items = [it for it in usable(ted.items) if ted_fold(it.seg) == "test"][:260]
     spans = ReferenceAnnotator().annotate([it.mt for it in items], [it.refs for it in items],
                                           [it.src for it in items], others_of(items, ted.items))
     ours = char_agreement(items, [[(s.start, s.end) for s in seg] for seg in spans])
@@ -151,6 +152,7 @@ def test_learned_severity_from_the_major_output() -> None:
     [spans] = ReferenceAnnotator(ReferenceSettings(extend=False), tagger=tagger).annotate([mt], [["He walked to the shop"]])
     assert [(s.text, s.severity) for s in spans] == [("went", "major"), ("yesterday", "minor")]
     assert tagger.signature == "span-tagger:t|threshold:0.5|major:0.5"
+    assert replace(tagger, single_threshold=0.3).threshold_for(False) == 0.3 and tagger.threshold_for(False) == 0.5
     [spans] = ReferenceAnnotator(ReferenceSettings(extend=False), tagger=tagger).annotate(
         ["He paid 30 euros"], [["He paid 40 euros"]])
     assert [(s.text, s.severity) for s in spans] == [("30", "critical")]  # numbers keep the rule's critical
@@ -178,13 +180,14 @@ def test_train_spans_end_to_end_on_a_tiny_set(tmp_path: Path, capsys: pytest.Cap
     _ted_fixture(tmp_path)
     config = tmp_path / "train.toml"
     config.write_text(f'[train-spans]\ndata = "{tmp_path}"\noutput = "{tmp_path / "out"}"\nted_pairs = ["xxen"]\n'
-                      'biomqm = ""\ndev_every = 2\nepochs = 2\nhidden_sizes = [8]\nconsensus_dropout = 0.5\n',
+                      'biomqm = ""\nholdout_every = 3\nepochs = 2\nhidden_sizes = [8]\nconsensus_dropout = 0.5\n',
                       encoding="utf-8")
     assert main(["train-spans", "--config", str(config)]) == 0
     path = tmp_path / "out" / "span-tagger.json"
     tagger = load_tagger(path)
     report = json.loads(path.read_text(encoding="utf-8"))["training"]
     assert report["best_epoch"] in (1, 2) and report["threshold"] == tagger.threshold
+    assert report["single_threshold"] == tagger.single_threshold
     assert set(report["dev"]) == {"ted-xxen dev", "ted-xxen dev, no consensus"}
     assert len(tagger.layers) == 2 and tagger.layers[-1][0].shape == (2, 8)
     config.write_text(config.read_text(encoding="utf-8") + "typo_key = 1\n", encoding="utf-8")

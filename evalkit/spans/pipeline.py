@@ -8,7 +8,8 @@ Tokens are aligned case-insensitively; each MT token gets the evidence rows of `
 MiniLM similarity with the reference words, garble of its neighbourhood, segment chrF/TER, agreement with
 other systems' outputs of the segment when several are scored) and the span tagger (``tagger``, trained on
 human MQM spans of TED and BioMQM, never WMT23) gives P(error). Merge then works on the tokens that are
-flagged (P >= the tagger's threshold) *and* edited against every reference: a stretch that any reference
+flagged (P >= the tagger's threshold, one for segments with consensus evidence and one for segments
+without) *and* edited against every reference: a stretch that any reference
 supports is no error on its own. A span grows over flagged neighbours the references do share (human
 spans cover the garbled phrase, not just the changed word). An omission is kept only if a missing
 reference content word has no close MT word (MiniLM cosine below ``omission_support``). Confidence is the
@@ -60,6 +61,7 @@ class Evidence:
     alignments: list[Alignment]
     features: np.ndarray
     ref_best: list[np.ndarray]  # per reference: each reference word's best cosine with any MT word
+    consensus: bool = False  # other systems' outputs of the segment were evidence
 
 
 # Han, Hiragana, Katakana: scripts written without spaces, where a character is the unit to align.
@@ -128,9 +130,9 @@ class ReferenceAnnotator:
             self._tagger = load_tagger()
         return self._tagger
 
-    @property
-    def threshold(self) -> float:
-        return self.tagger.threshold if self.settings.threshold is None else self.settings.threshold
+    def threshold(self, consensus: bool) -> float:
+        """The P(error) threshold for a segment with or without other systems' outputs as evidence."""
+        return self.tagger.threshold_for(consensus) if self.settings.threshold is None else self.settings.threshold
 
     def annotate(self, mts: Sequence[str], refs: Sequence[Sequence[str]], srcs: Sequence[str | None] | None = None,
                  others: Sequence[Sequence[str]] | None = None) -> list[list[Span]]:
@@ -193,7 +195,8 @@ class ReferenceAnnotator:
             src = srcs[k] if srcs is not None else None
             ref_best = [(mt_vec @ rv.T).max(axis=0) if len(mt_vec) and len(rv) else np.zeros(len(rv), np.float32)
                         for rv in ref_vecs]
-            out.append(Evidence(rs, als, segment_features(mt, rs, als, mt_vec, ref_vecs, src, cons), ref_best))
+            out.append(Evidence(rs, als, segment_features(mt, rs, als, mt_vec, ref_vecs, src, cons), ref_best,
+                                bool(cons is not None and len(other))))
         return out
 
     def _segment(self, mt: str, ev: Evidence) -> list[Span]:
@@ -203,7 +206,7 @@ class ReferenceAnnotator:
         toks = als[0].hyp_tokens
         out = self.tagger.outputs(ev.features) if toks else np.zeros((0, 2), dtype=np.float32)
         prob = out[:, 0]
-        flagged = (prob >= self.threshold).tolist()
+        flagged = (prob >= self.threshold(ev.consensus)).tolist()
         cands = merge(als, supported=[[not f for f in flagged]] * len(als))
         claimed = {i for c in cands if c.kind != "omission" for i in range(c.lo, c.hi)}
         kept, conf = [], []
@@ -276,10 +279,10 @@ def span_signature(mode: str, settings: ReferenceSettings | None = None) -> str:
 
     s = settings or ReferenceSettings()
     tagger = load_tagger()
-    threshold = tagger.threshold if s.threshold is None else s.threshold
-    return (f"mode:reference|align:ter-shifts|tok:span|case:insensitive|{tagger.name}:{tagger.checksum}|"
-            f"threshold:{threshold:g}|omission:{s.omission_support:g}|encoder:{DEFAULT_ENCODER}@layer{LAYER}|"
-            f"version:{__version__}")
+    if s.threshold is not None:
+        tagger = replace(tagger, threshold=s.threshold, single_threshold=None)
+    return (f"mode:reference|align:ter-shifts|tok:span|case:insensitive|{tagger.signature}|"
+            f"omission:{s.omission_support:g}|encoder:{DEFAULT_ENCODER}@layer{LAYER}|version:{__version__}")
 
 
 def attach_spans(system_result: SystemResult, spans: Sequence[Sequence[Span]]) -> None:

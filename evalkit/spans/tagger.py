@@ -28,8 +28,10 @@ DEFAULT_TAGGER = WEIGHTS_DIR / "span-tagger.json"
 class SpanTagger:
     """Standardise, then ReLU layers, then sigmoids; the thresholds turn probabilities into decisions.
 
-    ``threshold``: a token with P(error) at least this is flagged. ``major_threshold``: a span whose tokens'
-    mean P(major) is at least this is major (when the network has that second output).
+    ``threshold``: a token with P(error) at least this is flagged, in a segment with consensus evidence
+    (other systems' outputs); ``single_threshold`` likewise in a segment without (None: ``threshold``).
+    ``major_threshold``: a span whose tokens' mean P(major) is at least this is major (when the network has
+    that second output).
     """
 
     mean: np.ndarray
@@ -39,6 +41,11 @@ class SpanTagger:
     checksum: str
     name: str = "span-tagger"
     major_threshold: float | None = None
+    single_threshold: float | None = None
+
+    def threshold_for(self, consensus: bool) -> float:
+        """The P(error) threshold for a segment with (or without) other systems' outputs as evidence."""
+        return self.threshold if consensus or self.single_threshold is None else self.single_threshold
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """P(error) for each row of ``x`` (``(n, len(FEATURES))``)."""
@@ -62,8 +69,9 @@ class SpanTagger:
 
     @property
     def signature(self) -> str:
+        single = f"|single:{self.single_threshold:g}" if self.single_threshold is not None else ""
         major = f"|major:{self.major_threshold:g}" if self.major_threshold is not None else ""
-        return f"{self.name}:{self.checksum}|threshold:{self.threshold:g}{major}"
+        return f"{self.name}:{self.checksum}|threshold:{self.threshold:g}{single}{major}"
 
     def to_json(self, extra: dict | None = None) -> str:
         doc = {
@@ -74,6 +82,7 @@ class SpanTagger:
             "layers": [{"weight": w.tolist(), "bias": b.tolist()} for w, b in self.layers],
             "threshold": self.threshold,
             "major_threshold": self.major_threshold,
+            "single_threshold": self.single_threshold,
             **(extra or {}),
         }
         return json.dumps(doc, indent=None, sort_keys=True) + "\n"
@@ -90,9 +99,13 @@ def parse_tagger(text: str, origin: str) -> SpanTagger:
         return SpanTagger(np.asarray(doc["mean"], dtype=np.float32), np.asarray(doc["scale"], dtype=np.float32),
                           layers, float(doc["threshold"]), hashlib.sha256(text.encode()).hexdigest()[:12],
                           str(doc.get("name", "span-tagger")),
-                          None if doc.get("major_threshold") is None else float(doc["major_threshold"]))
+                          _optional(doc.get("major_threshold")), _optional(doc.get("single_threshold")))
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"{origin}: not a span-tagger weights file ({exc})") from None
+
+
+def _optional(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
 
 
 @lru_cache(maxsize=4)
