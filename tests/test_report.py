@@ -410,3 +410,15 @@ def test_result_from_dict_round_trips() -> None:
     assert Result.from_dict(d).to_dict() == d
     d["systems"][0]["segments"][0]["id"] = 7
     assert Result.from_dict(d).systems[0].segments[0].id == "7"
+
+
+def test_span_signature_reaches_every_report(tmp_path: Path) -> None:
+    result = sample_result()
+    sig = "mode:reference|align:ter-shifts|span-tagger:abc|threshold:0.14|<b>"
+    for s in result.systems:
+        s.span_signature = sig
+    page = render_errors(result)
+    assert f"<code>{html.escape(sig)}</code>" in page and "<b>" not in page.split("<code>mode:")[1].split("</code>")[0]
+    assert f"Spans found with `{sig}`" in render_markdown(result)
+    again = Result.from_dict(json.loads(json.dumps(result.to_dict())))
+    assert [s.span_signature for s in again.systems] == [sig, sig]

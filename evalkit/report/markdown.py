@@ -140,6 +140,8 @@ def _summary(result: Result, metrics: list[str], severities: list[str]) -> list[
                 row = [str(counts[cat][sv]) for sv in severities]
                 lines.append(_row([*([escape(s.name)] if multi else []), escape(cat), *row,
                                    str(sum(counts[cat].values()))]))
+        signatures = sorted({s.span_signature for s in result.systems if s.span_signature})
+        lines += ["", *(f"Spans found with `{sig}`" for sig in signatures)]
     return lines
 
 
