@@ -31,7 +31,7 @@ import numpy as np
 from sacrebleu.metrics import CHRF
 
 from evalkit.spans.classify import is_function, is_punct
-from evalkit.spans.merge import EDIT, OK, SHIFT, TokenView, token_view
+from evalkit.spans.merge import EDIT, OK, SHIFT, TokenView, closest, token_view
 from evalkit.spans.types import Alignment, Token
 
 FEATURES: tuple[str, ...] = (
@@ -137,7 +137,7 @@ def segment_features(
     if n == 0:
         return x
     views: list[TokenView] = [token_view(al) for al in alignments]
-    best = min(range(len(alignments)), key=lambda r: (alignments[r].edits, r))
+    best = closest(alignments)
     al, view = alignments[best], views[best]
     col = {name: k for k, name in enumerate(FEATURES)}
 

@@ -93,6 +93,11 @@ def token_view(al: Alignment) -> TokenView:
     return TokenView(state, ops, ref_of, gap_dels)
 
 
+def closest(alignments: Sequence[Alignment]) -> int:
+    """Index of the reference needing the fewest TER edits (the first on ties): it supplies a span's details."""
+    return min(range(len(alignments)), key=lambda r: (alignments[r].edits, r))
+
+
 def merge(
     alignments: Sequence[Alignment],
     *,
@@ -108,7 +113,7 @@ def merge(
     if not alignments:
         return []
     views = [token_view(al) for al in alignments]
-    best = min(range(len(alignments)), key=lambda r: (alignments[r].edits, r))
+    best = closest(alignments)
     al, view = alignments[best], views[best]
     toks = al.hyp_tokens
     n = len(toks)
