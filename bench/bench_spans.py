@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import bisect
-import json
 import os
 import random
 import re
@@ -42,7 +41,7 @@ from evalkit.io.mqm import PRF, MQMItem, MQMSet, char_agreement, read_biomqm, re
 from evalkit.spans import baselines  # noqa: E402
 from evalkit.spans.classify import WEIGHTS  # noqa: E402
 from evalkit.spans.pipeline import ReferenceAnnotator, ReferenceSettings, spans_post_edit  # noqa: E402
-from evalkit.spans.train import SpanTrainConfig, biomqm_doc, others_of, ted_fold  # noqa: E402
+from evalkit.spans.train import SpanTrainConfig, biomqm_doc, biomqm_docs, others_of, ted_fold  # noqa: E402
 
 DATA = Path(os.environ.get("EVALKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
 WMT23 = DATA / "wmt23-general-mqm" / "mt-metrics-eval-v2" / "wmt23"
@@ -107,7 +106,7 @@ def held_out(name: str, items: list[MQMItem]) -> list[MQMItem]:
         every = SpanTrainConfig().holdout_every
         return [it for it in items if ted_fold(it.seg, every) == "test"]
     if name == "biomqm":
-        test = set(json.loads(BIOMQM_SPLITS.read_text(encoding="utf-8"))["en-es"]["test"])
+        test = biomqm_docs(BIOMQM_SPLITS, "en-es", "test")
         return [it for it in items if biomqm_doc(it.seg) in test]
     return items
 

@@ -48,7 +48,7 @@ def test_segment_features_diff_columns() -> None:
     mt, ref = "He went to the shop yesterday", "He walked to the shop"
     als = [align_tokens(mt, ref, case_sensitive=False)]
     n, m = len(als[0].hyp_tokens), len(als[0].ref_tokens)
-    x = segment_features(mt, [ref], als, np.eye(n, 8, dtype=np.float32), [np.eye(m, 8, dtype=np.float32)])
+    x = segment_features(mt, [ref], als, [np.eye(n, 8, dtype=np.float32) @ np.eye(m, 8, dtype=np.float32).T])
     col = {k: i for i, k in enumerate(FEATURES)}
     assert x.shape == (6, len(FEATURES))
     assert x[:, col["state_ok"]].tolist() == [1, 0, 1, 1, 1, 0]

@@ -25,7 +25,7 @@ from __future__ import annotations
 import difflib
 import math
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from sacrebleu.metrics import CHRF
@@ -120,16 +120,15 @@ def segment_features(
     mt: str,
     refs: Sequence[str],
     alignments: Sequence[Alignment],
-    mt_vecs: np.ndarray,
-    ref_vecs: Sequence[np.ndarray],
+    sims: Sequence[np.ndarray],
     src: str | None = None,
     consensus: np.ndarray | None = None,
 ) -> np.ndarray:
     """``(n_tokens, len(FEATURES))`` float32 rows for the MT tokens of ``alignments[0].hyp_tokens``.
 
-    ``alignments`` are case-insensitive span-token alignments of the MT with each reference, ``mt_vecs``
-    and ``ref_vecs`` the L2-normalised word vectors of those tokens (``similarity.WordEncoder``),
-    ``consensus`` the rows of ``consensus_features`` (zeros when absent).
+    ``alignments`` are case-insensitive span-token alignments of the MT with each reference, ``sims[r]`` the
+    ``(n_tokens, n_ref_tokens)`` word cosines with reference ``r`` (``similarity.cosines``), ``consensus`` the
+    rows of ``consensus_features`` (zeros when absent).
     """
     toks = alignments[0].hyp_tokens
     n = len(toks)
@@ -152,7 +151,6 @@ def segment_features(
     ref_words = {t.text.casefold() for a in alignments for t in a.ref_tokens}
     x[:, col["in_reference"]] = [t.text.casefold() in ref_words for t in toks]
 
-    sims = [mt_vecs @ rv.T if len(rv) else np.zeros((n, 0), dtype=np.float32) for rv in ref_vecs]
     best_sim = np.max([m.max(axis=1) if m.shape[1] else np.zeros(n) for m in sims], axis=0)
     x[:, col["sim_best"]] = best_sim
     aligned = np.ones(n, dtype=np.float32)
@@ -206,9 +204,9 @@ def segment_features(
     return x
 
 
-def _majority_script(tokens: object) -> str:
+def _majority_script(tokens: Iterable[Token]) -> str:
     counts: dict[str, int] = {}
-    for t in tokens:  # type: ignore[attr-defined]
+    for t in tokens:
         s = _script(t.text)
         if s:
             counts[s] = counts.get(s, 0) + 1

@@ -164,6 +164,7 @@ class ReferenceAnnotator:
     def _evidence(self, mts: Sequence[str], refs: Sequence[Sequence[str]], srcs: Sequence[str | None] | None,
                   others: Sequence[Sequence[str]] | None) -> list[Evidence]:
         from evalkit.spans.features import consensus_features, segment_features
+        from evalkit.spans.similarity import best_per_column, cosines
 
         live = [[r for r in rs if r] for rs in refs]
         aligns = [[align_tokens(mt, r, case_sensitive=False) for r in rs] for mt, rs in zip(mts, live, strict=True)]
@@ -186,17 +187,15 @@ class ReferenceAnnotator:
                 out.append(Evidence(rs, als, np.zeros((0, 0), dtype=np.float32), []))
                 continue
             mt_vec = next(vecs)
-            ref_vecs = [next(vecs) for _ in rs]
+            sims = [cosines(mt_vec, next(vecs)) for _ in rs]
+            other = [o for o in others[k] if o and o.strip()] if others is not None else []
             cons = None
             if others is not None:
-                other = [o for o in others[k] if o and o.strip()]
                 other_als = [align_tokens(mt, o, case_sensitive=False) for o in other]
                 cons = consensus_features(als[0].hyp_tokens, [al.ref_tokens for al in other_als], other_als)
             src = srcs[k] if srcs is not None else None
-            ref_best = [(mt_vec @ rv.T).max(axis=0) if len(mt_vec) and len(rv) else np.zeros(len(rv), np.float32)
-                        for rv in ref_vecs]
-            out.append(Evidence(rs, als, segment_features(mt, rs, als, mt_vec, ref_vecs, src, cons), ref_best,
-                                bool(cons is not None and len(other))))
+            out.append(Evidence(rs, als, segment_features(mt, rs, als, sims, src, cons),
+                                [best_per_column(m) for m in sims], bool(other)))
         return out
 
     def _segment(self, mt: str, ev: Evidence) -> list[Span]:
@@ -262,8 +261,10 @@ def annotate_testset(testset: TestSet, mode: str = "post-edit",
     systems = testset.systems
     out = {}
     for name, hyps in systems.items():
-        others = [[o[i] for other, o in systems.items() if other != name] for i in range(len(hyps))]
-        out[name] = annotator.annotate(hyps, refs, testset.srcs, others if len(systems) > 1 else None)
+        others = None
+        if len(systems) > 1:
+            others = [[o[i] for other, o in systems.items() if other != name] for i in range(len(hyps))]
+        out[name] = annotator.annotate(hyps, refs, testset.srcs, others)
     return out
 
 

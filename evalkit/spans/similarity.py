@@ -48,12 +48,6 @@ class WordEncoder:
         self.batch_size = batch_size
         self._cache: dict[tuple[str, tuple[tuple[int, int], ...]], np.ndarray] = {}
 
-    @property
-    def name(self) -> str:
-        from evalkit.neural.encoder import DEFAULT_ENCODER
-
-        return f"{DEFAULT_ENCODER}@layer{self.layer}"
-
     def encode(self, texts: Sequence[str], tokens: Sequence[Sequence[Token]],
                keep: Sequence[bool] | None = None) -> list[np.ndarray]:
         """One ``(len(tokens[i]), dim)`` array per text; a word no sub-word reaches gets a zero row.
@@ -119,8 +113,11 @@ def _pool(spans: tuple[tuple[int, int], ...], parts: list[tuple[np.ndarray, list
     return np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
 
 
-def best_match(hyp_vecs: np.ndarray, ref_vecs: np.ndarray) -> np.ndarray:
-    """For each MT word, the highest cosine with any reference word (0 where either side is empty)."""
-    if not len(hyp_vecs) or not len(ref_vecs):
-        return np.zeros(len(hyp_vecs), dtype=np.float32)
-    return (hyp_vecs @ ref_vecs.T).max(axis=1)
+def cosines(hyp_vecs: np.ndarray, ref_vecs: np.ndarray) -> np.ndarray:
+    """``(n_hyp, n_ref)`` cosines of L2-normalised word vectors (an empty side gives an empty matrix)."""
+    return (hyp_vecs @ ref_vecs.T).astype(np.float32, copy=False)
+
+
+def best_per_column(sims: np.ndarray) -> np.ndarray:
+    """For each reference word (column), its best cosine with any MT word (0 where the MT is empty)."""
+    return sims.max(axis=0) if sims.shape[0] else np.zeros(sims.shape[1], dtype=np.float32)

@@ -51,11 +51,6 @@ class SpanTagger:
         """P(error) for each row of ``x`` (``(n, len(FEATURES))``)."""
         return self.outputs(x)[:, 0]
 
-    def predict_major(self, x: np.ndarray) -> np.ndarray | None:
-        """P(major error) for each row of ``x``, or None for a network without that output."""
-        out = self.outputs(x)
-        return out[:, 1] if out.shape[1] > 1 else None
-
     def outputs(self, x: np.ndarray) -> np.ndarray:
         """All sigmoid outputs, ``(n, outputs)``."""
         if x.shape[1] != len(self.mean):

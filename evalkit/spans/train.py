@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 import sys
 import time
 from collections import defaultdict
@@ -71,6 +70,14 @@ def ted_fold(seg: str, every: int = 10) -> str:
     """``train``, ``dev`` or ``test`` for a TED segment, by a stable hash of its id (dev and test: 1 in ``every``)."""
     k = int(hashlib.sha1(seg.encode()).hexdigest(), 16) % every
     return "dev" if k == 0 else "test" if k == 1 else "train"
+
+
+def biomqm_docs(splits: Path, pair: str, split: str) -> set[str]:
+    """The document ids of one BioMQM split (``doc_id_splits.json``: ``{pair: {"dev"|"test": [...]}}``)."""
+    try:
+        return set(json.loads(splits.read_text(encoding="utf-8"))[pair][split])
+    except (OSError, json.JSONDecodeError, KeyError) as exc:
+        raise InputError(f"{splits}: no {pair} {split} split ({exc})") from None
 
 
 def biomqm_doc(seg: str) -> str:
@@ -150,12 +157,9 @@ def load_parts(cfg: SpanTrainConfig, root: Path, annotator: ReferenceAnnotator) 
         dev.append(examples(f"ted-{pair} dev", held, ted.items, annotator))
         dev.append(examples(f"ted-{pair} dev, no consensus", held, ted.items, annotator, consensus=False))
     if cfg.biomqm:
-        try:
-            splits = json.loads((data / cfg.biomqm_splits).read_text(encoding="utf-8"))[cfg.biomqm_pair]["dev"]
-        except (OSError, json.JSONDecodeError, KeyError) as exc:
-            raise InputError(f"{data / cfg.biomqm_splits}: no {cfg.biomqm_pair} dev split ({exc})") from None
+        docs = biomqm_docs(data / cfg.biomqm_splits, cfg.biomqm_pair, "dev")
         bio = read_biomqm(data / cfg.biomqm)
-        fit = [it for it in usable(bio.items) if biomqm_doc(it.seg) in set(splits)]
+        fit = [it for it in usable(bio.items) if biomqm_doc(it.seg) in docs]
         _log(f"BioMQM {cfg.biomqm_pair}: {len(fit)} segments of the dev documents")
         train.append(examples(f"biomqm-{cfg.biomqm_pair} dev docs", fit, bio.items, annotator))
     return train, dev
@@ -276,7 +280,6 @@ def dev_table(tagger: SpanTagger, dev: Sequence[Examples]) -> dict[str, dict[str
 
 
 def run(cfg: SpanTrainConfig, root: Path) -> tuple[SpanTagger, dict]:
-    random.seed(cfg.seed)
     start = time.perf_counter()
     annotator = ReferenceAnnotator()
     train, dev = load_parts(cfg, root, annotator)
