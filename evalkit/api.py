@@ -44,7 +44,8 @@ def score(
 
     ``refs`` is a list of reference *streams* (``[[ref1_seg1, ref1_seg2, ...], ...]``), as in
     sacrebleu; a flat list of strings is rejected with an explanation rather than mis-scored.
-    ``spans`` ("post-edit" or "reference") adds garbled spans to every segment.
+    ``spans`` ("post-edit", "reference", or "xcomet" with an XCOMET checkpoint among the metrics) adds garbled
+    spans to every segment.
     """
     if testset is None:
         named = dict(systems or {})
@@ -71,10 +72,15 @@ def assemble(
         raise InputError(f"--seed must be a non-negative integer, got {seed}")
     resampler = Resampler(len(testset), n_bootstrap, seed) if confidence else None
     span_lists = None
-    if spans:
-        from evalkit.spans.pipeline import annotate_testset
+    span_sig: str | None = None
+    if spans == "xcomet":
+        from evalkit.neural.comet.spans import annotate_xcomet
 
-        span_lists = annotate_testset(testset, mode=spans)
+        span_lists, span_sig = annotate_xcomet(testset, table.metrics)
+    elif spans:
+        from evalkit.spans.pipeline import annotate_testset, span_signature
+
+        span_lists, span_sig = annotate_testset(testset, mode=spans), span_signature(spans)
     systems: list[SystemResult] = []
     for sys_name, hyps in testset.systems.items():
         scores: dict[str, MetricScore] = {}
@@ -103,10 +109,10 @@ def assemble(
             segments.append(seg)
         result = SystemResult(sys_name, scores, segments)
         if span_lists is not None:
-            from evalkit.spans.pipeline import attach_spans, span_signature
+            from evalkit.spans.pipeline import attach_spans
 
             attach_spans(result, span_lists[sys_name])
-            result.span_signature = span_signature(spans)
+            result.span_signature = span_sig
         systems.append(result)
     metric_notes = [n for m in table.metrics.values() for n in getattr(m, "notes", [])]
     return Result(systems, notes=list(testset.notes) + metric_notes)

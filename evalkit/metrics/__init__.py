@@ -17,6 +17,7 @@ REGISTRY: dict[str, str] = {
     "ter": "evalkit.metrics.lexical:TER",
     "comet-minilm": "evalkit.neural.metric:CometMiniLM",
     "embed-sim-use": "evalkit.neural.metric:EmbedSimUSE",
+    "comet": "evalkit.neural.comet.metric:CometCheckpointMetric",
 }
 
 ALIASES: dict[str, str] = {"chrf2": "chrf", "chrfpp": "chrf++", "chrf2++": "chrf++", "sacrebleu": "bleu",

@@ -80,6 +80,7 @@ class SentencePieceTokenizer:
             out = self._table.get(ord(ch), ch)
             for c in out:
                 if c == " " and chars and chars[-1] == " ":
+                    where[-1] = i  # a run of spaces is one space, placed at the run's last (as HF's Replace)
                     continue
                 chars.append(c)
                 where.append(i)
@@ -134,11 +135,9 @@ class SentencePieceTokenizer:
         out: list[tuple[int | None, int, int]] = []
         pos = 0
         for m in self._specials.finditer(text):
-            name = m.group().lstrip(_WHITESPACE)
-            start = m.end() - len(name)
             if m.start() > pos:
                 out.append((None, pos, m.start()))
-            out.append((self._special_ids[name], start, m.end()))
+            out.append((self._special_ids[m.group().lstrip(_WHITESPACE)], m.start(), m.end()))
             pos = m.end()
         if pos < len(text) or not out:
             out.append((None, pos, len(text)))
