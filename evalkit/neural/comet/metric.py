@@ -111,6 +111,11 @@ class CometCheckpointMetric(SegmentScoreMetric):
                            self.model_path)
 
     @property
+    def needs_source(self) -> bool:  # type: ignore[override]
+        """Whether scores depend on the source (metaeval keys its cache on the source then)."""
+        return self.class_identifier in (REGRESSION, REFERENCELESS) or "src" in self._segments()
+
+    @property
     def word_level(self) -> bool:
         return self.class_identifier not in (REGRESSION, REFERENCELESS) and bool(
             self.checkpoint.hparams.get("word_level_training"))
@@ -203,7 +208,6 @@ class CometCheckpointMetric(SegmentScoreMetric):
                        "the references were not used")
         self._nrefs = len(streams)
         self._inputs = "+".join(["mt", *(["src"] if use_src else []), *(["ref"] if use_ref else [])])
-        self.needs_source = use_src  # type: ignore[misc]
         if self.class_identifier not in (REGRESSION, REFERENCELESS):
             return None
         src_vec = self._predict(list(srcs or []), self._embed_batch, True)
