@@ -315,3 +315,20 @@ def test_bad_checkpoints_are_one_line_errors(models, files, tmp_path, capsys) ->
     assert "give a source" in one_line_error(no_src, capsys)
     fp16 = base + ["--comet-checkpoint", str(models / "kiwi-patch"), "--neural-dtype", "fp16", "--neural-device", "cpu"]
     assert "fp16 needs a GPU" in one_line_error(fp16, capsys)
+
+
+@pytest.mark.parametrize("name", ["regression-layernorm", "xcomet-xl"])
+def test_leaving_out_unread_top_blocks_changes_no_hidden_state(models, name: str) -> None:
+    from evalkit.neural.comet.models import load_model
+
+    ckpt = load_checkpoint(models / name)
+    full = load_model(ckpt, model_path=encoder_dir(name))
+    cut = load_model(ckpt, model_path=encoder_dir(name))
+    cut._drop_top_layers(2)  # embeddings and the first block only
+    ids, mask = full._pad(full.tokenize(MT[:6])[0])
+    with torch.inference_mode():
+        whole, _ = full._layers(ids, mask)
+        part, _ = cut._layers(ids, mask)
+    assert len(part) == 2 and len(whole) == full.num_layers == 3
+    for a, b in zip(part, whole):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6)

@@ -58,10 +58,15 @@ class LayerMix(nn.Module):
             return sparsemax(self.scalars)
         return torch.softmax(self.scalars, dim=0)
 
+    def last_used(self) -> int:
+        """The highest layer with a non-zero weight (sparsemax zeroes some; the layers above need no computing)."""
+        return int(torch.nonzero(self.weights()).max())
+
     def forward(self, layers: Sequence[torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
-        if len(layers) != self.scalars.numel():
-            raise ModelError(f"the layer mix has {self.scalars.numel()} weights for {len(layers)} encoder layers")
+        """The mix of ``layers``; fewer layers than weights only when the weights of the missing ones are 0."""
         weights = self.weights()
+        if len(layers) > weights.numel() or bool((weights[len(layers):] != 0).any()):
+            raise ModelError(f"the layer mix has {weights.numel()} weights for {len(layers)} encoder layers")
         total: torch.Tensor | None = None
         for k, states in enumerate(layers):
             part = weights[k] * (masked_layer_norm(states, mask) if self.layer_norm else states)

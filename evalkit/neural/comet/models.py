@@ -72,7 +72,32 @@ class CometModel:
         self.device = torch.device(device)
         self.dtype = dtype
         self.encoder = build_encoder(state, self.shape)
+        self.computed_layers = self._needed_layers()
+        if self.computed_layers < self.num_layers:
+            self._drop_top_layers(self.computed_layers)
         self._place()
+
+    def _needed_layers(self) -> int:
+        """How many of the hidden states (embeddings + blocks) any output reads."""
+        hp = self.ckpt.hparams
+        if hp.get("pool") == "default" and self.ckpt.class_identifier in (REGRESSION, REFERENCELESS):
+            return self.num_layers  # the last block's CLS state
+        top = self.mix.last_used() if self.mix is not None else int(self.layer)
+        if self.ckpt.class_identifier not in (REGRESSION, REFERENCELESS) and hp.get("word_level_training"):
+            word = hp.get("word_layer")
+            top = max(top, word if isinstance(word, int) else self.num_layers - 1)
+        return min(self.num_layers, top + 1)
+
+    def _drop_top_layers(self, keep: int) -> None:
+        """Blocks above the highest layer read change no output: leave them out (exact, and faster).
+
+        XLM-R-XL normalises the last block's output once more; a block that is no longer the last must
+        give its raw output, as it does inside the full model.
+        """
+        encoder = self.encoder.encoder
+        encoder.layer = nn.ModuleList(list(encoder.layer)[:keep - 1])
+        if hasattr(encoder, "LayerNorm"):
+            encoder.LayerNorm = nn.Identity()
 
     def _place(self) -> None:
         if self.dtype == "int8":
