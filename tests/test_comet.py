@@ -40,7 +40,7 @@ def models(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("comet-models")
     for archive in sorted(FIX.glob("*.tar.gz")):
         with tarfile.open(archive) as tar:
-            tar.extractall(root, filter="data")
+            tar.extractall(root, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
     return root
 
 

@@ -56,7 +56,6 @@ class CometCheckpoint:
     hparams: dict[str, Any]  # resolved: class defaults <- checkpoint hyper_parameters
     layer_transformation: str  # what the layer mix really uses: "softmax" or "sparsemax"
     state_dict: dict[str, Any] = field(repr=False)
-    hparams_file: Path | None = None
 
     @property
     def name(self) -> str:
@@ -157,4 +156,4 @@ def load_checkpoint(path: str | Path) -> CometCheckpoint:
     if file_hparams.get("layer_transformation") == "sparsemax_patch":
         transformation = "softmax"
     return CometCheckpoint(ckpt_path, cls, hparams, "sparsemax" if transformation == "sparsemax" else "softmax",
-                           state, hparams_path)
+                           state)

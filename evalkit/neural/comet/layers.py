@@ -90,35 +90,28 @@ def feed_forward(state: dict[str, torch.Tensor], prefix: str, activation: str, f
 
     Sizes come from the weights (``prefix`` + ``ff.0``, ``ff.3``, ...), so the head needs no hyper-parameters.
     """
-    layers: list[nn.Module] = []
-    index = 0
-    weights = []
-    while f"{prefix}ff.{index}.weight" in state:
-        weights.append(index)
-        index += 3
-    if not weights:
+    indices = []
+    while f"{prefix}ff.{3 * len(indices)}.weight" in state:
+        indices.append(3 * len(indices))
+    if not indices:
         raise ModelError(f"no feed-forward head in the checkpoint (expected {prefix}ff.0.weight)")
-    for n, i in enumerate(weights):
+    layers: list[nn.Module] = []
+    for n, i in enumerate(indices):
         w, b = state[f"{prefix}ff.{i}.weight"], state.get(f"{prefix}ff.{i}.bias")
+        if n and w.shape[1] != layers[-2].out_features:
+            raise ModelError(f"the feed-forward head's {prefix}ff.{i} reads {w.shape[1]} values, the layer before "
+                             f"gives {layers[-2].out_features}")
         linear = nn.Linear(w.shape[1], w.shape[0], bias=b is not None)
         with torch.no_grad():
             linear.weight.copy_(w.float())
             if b is not None:
                 linear.bias.copy_(b.float())
         layers.append(linear)
-        if n < len(weights) - 1:
+        if n < len(indices) - 1:
             layers.append(activation_module(activation))
     if final:
         layers.append(activation_module(final))
-    for n in range(1, len(weights)):
-        if weights_shape(state, prefix, weights[n])[1] != weights_shape(state, prefix, weights[n - 1])[0]:
-            raise ModelError(f"the feed-forward head's layers {prefix}ff.{weights[n - 1]} and ff.{weights[n]} do not fit")
     return nn.Sequential(*layers).eval()
-
-
-def weights_shape(state: dict[str, torch.Tensor], prefix: str, index: int) -> tuple[int, int]:
-    shape = state[f"{prefix}ff.{index}.weight"].shape
-    return int(shape[0]), int(shape[1])
 
 
 def activation_module(name: str) -> nn.Module:

@@ -71,6 +71,7 @@ class CometCheckpointMetric(SegmentScoreMetric):
         self.info = PredictInfo()
         self._ckpt: CometCheckpoint | None = None
         self._model: Any = None
+        self._shape: Any = None
         self._nrefs: int | None = None
         self._inputs = ""
         self._notes: list[str] = []
@@ -104,11 +105,13 @@ class CometCheckpointMetric(SegmentScoreMetric):
 
     @property
     def shape(self) -> Any:
-        from evalkit.neural.comet.encoder import infer_shape
+        if self._shape is None:
+            from evalkit.neural.comet.encoder import infer_shape
 
-        hp = self.checkpoint.hparams
-        return infer_shape(self.checkpoint.state_dict, str(hp["encoder_model"]), str(hp["pretrained_model"]),
-                           self.model_path)
+            hp = self.checkpoint.hparams
+            self._shape = infer_shape(self.checkpoint.state_dict, str(hp["encoder_model"]),
+                                      str(hp["pretrained_model"]), self.model_path)
+        return self._shape
 
     @property
     def needs_source(self) -> bool:  # type: ignore[override]

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -28,14 +27,6 @@ from evalkit.neural.comet.layers import LayerMix, average_pool, feed_forward, ma
 PAD, BOS, EOS = 1, 0, 2
 SPAN_INPUT_WEIGHTS = (0.1667, 0.3333, 0.5)  # mt+src, mt+ref, mt+src+ref (UnifiedMetric.input_weights_spans)
 XCOMET_SCORE_WEIGHTS = (0.12, 0.33, 0.33, 0.22)  # the same three inputs, then the span (MQM) score
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """Which of source and reference a model reads, given what the test set has."""
-
-    src: bool
-    ref: bool
 
 
 class CometModel:
@@ -152,9 +143,6 @@ class RegressionModel(CometModel):
             raise ModelError(f"{ckpt.path}: the head reads {width} features, a {ckpt.class_identifier} on a "
                              f"{self.shape.hidden}-wide encoder gives {expected}")
 
-    def inputs(self, has_src: bool, has_ref: bool) -> Inputs:
-        return Inputs(src=True, ref=self.references)
-
     def embed(self, texts: list[str]) -> tuple[np.ndarray, int]:
         """(n, hidden) float32 sentence embeddings, as ``CometModel.compute_sentence_embedding``."""
         seqs, truncated = self.tokenize(texts)
@@ -215,9 +203,6 @@ class UnifiedModel(CometModel):
             if not isinstance(self.word_layer, int) or not 0 <= self.word_layer < self.num_layers:
                 raise ModelError(f"{ckpt.path}: word_layer {self.word_layer!r} is not one of the encoder's "
                                  f"{self.num_layers} layers")
-
-    def inputs(self, has_src: bool, has_ref: bool) -> Inputs:
-        return Inputs(src=has_src and "src" in self.segments, ref=has_ref and "ref" in self.segments)
 
     @property
     def classes(self) -> int:
