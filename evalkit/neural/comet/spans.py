@@ -6,9 +6,10 @@ probable label; an ``I-`` label opens a span (its severity is that first token's
 confidence is the mean of its tokens' winning probabilities. XCOMET's span score counts minor 1, major 5,
 critical 10, capped at 25, as ``(25 - count) / 25``.
 
-COMET's offsets start at the space before a word (COMET#179); an evalkit span starts at its first
-non-space character, so ``mt[start:end] == text`` holds with no leading whitespace. A span with nothing but
-whitespace or special tokens (no MT character) still counts in the score but is not shown.
+COMET's offsets start at the space before a word (COMET#179), and a span can end with the lone ``▁``
+token of a space; an evalkit span starts at its first non-space character and ends after its last, so
+``mt[start:end] == text`` holds with no whitespace at either end. A span with nothing but whitespace or
+special tokens (no MT character) still counts in the score but is not shown.
 """
 from __future__ import annotations
 
@@ -65,12 +66,16 @@ def span_score(spans: Sequence[DecodedSpan]) -> float:
 def to_spans(mt: str, decoded: Sequence[DecodedSpan]) -> list[Span]:
     out = []
     for d in decoded:
-        text = mt[d.start:d.end]
-        start = d.start + len(text) - len(text.lstrip())
-        if start >= d.end:
-            continue
-        out.append(Span(start, d.end, mt[start:d.end], CATEGORY, d.severity, "", min(1.0, max(0.0, d.confidence))))
+        start, end = trimmed(mt, d.start, d.end)
+        if start < end:
+            out.append(Span(start, end, mt[start:end], CATEGORY, d.severity, "", min(1.0, max(0.0, d.confidence))))
     return out
+
+
+def trimmed(mt: str, start: int, end: int) -> tuple[int, int]:
+    """``start``/``end`` moved inwards past whitespace (a span may end with the lone ``▁`` token of a space)."""
+    text = mt[start:end]
+    return start + len(text) - len(text.lstrip()), end - len(text) + len(text.rstrip())
 
 
 def annotate_xcomet(testset: Any, metrics: dict[str, Any]) -> tuple[dict[str, list[list[Span]]], str]:
