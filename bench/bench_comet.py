@@ -13,7 +13,7 @@ Runs, one each, every one under ``flock /tmp/evalkit-heavy.lock`` and timed as a
 included), wall and CPU seconds:
   comet-score        the COMET CLI (it casts the model to fp16, also on a CPU), --gpus 0, batch 16
   comet predict fp32 ``load_from_checkpoint(...).predict(..., gpus=0)``: the numbers evalkit must equal
-  evalkit fp32/int8  ``evalkit score -m comet --comet-checkpoint ... --neural-cache off``
+  evalkit fp32/int8/bf16  ``evalkit score -m comet --comet-checkpoint ... --neural-cache off``
 
     python3 bench/bench_comet.py                       # build the model if needed, then all runs
     python3 bench/bench_comet.py --segments 100 --runs evalkit-fp32 comet-predict
@@ -35,7 +35,7 @@ MODELS = Path(os.environ.get("EVALKIT_BENCH_MODELS", ROOT.parent / "bench-models
 VENV = Path(os.environ.get("EVALKIT_COMET_VENV", ROOT.parent / "venv-comet"))
 LOCK = "/tmp/evalkit-heavy.lock"
 MODEL_NAME = "wmt22-comet-da-random"
-RUNS = ("comet-score", "comet-predict", "evalkit-fp32", "evalkit-int8")
+RUNS = ("comet-score", "comet-predict", "evalkit-fp32", "evalkit-int8", "evalkit-bf16")
 
 
 # --- the model, built inside the COMET venv ------------------------------------------------------
@@ -120,7 +120,7 @@ def main() -> int:
     ap.add_argument("--segments", type=int, default=500)
     ap.add_argument("--system", default="ONLINE-B")
     ap.add_argument("--batch-size", type=int, default=16)
-    ap.add_argument("--runs", nargs="+", default=list(RUNS), choices=RUNS)
+    ap.add_argument("--runs", nargs="+", default=list(RUNS[:4]), choices=RUNS)
     ap.add_argument("--build-model", metavar="DIR", help=argparse.SUPPRESS)
     ap.add_argument("--sample", metavar="JSON", help=argparse.SUPPRESS)
     ap.add_argument("--comet-predict", nargs=3, metavar=("CKPT", "DATA", "OUT"), help=argparse.SUPPRESS)
@@ -184,10 +184,11 @@ def main() -> int:
     for run in scores:
         if ref and run != ref:
             print(f"{run} vs {ref}: {stats(scores[run], scores[ref])}")
-    if "evalkit-int8" in scores and "evalkit-fp32" in scores:
-        print(f"evalkit-int8 vs evalkit-fp32: {stats(scores['evalkit-int8'], scores['evalkit-fp32'])}")
+    for run in ("evalkit-int8", "evalkit-bf16"):
+        if run in scores and "evalkit-fp32" in scores:
+            print(f"{run} vs evalkit-fp32: {stats(scores[run], scores['evalkit-fp32'])}")
     for base in ("comet-score", "comet-predict"):
-        for run in ("evalkit-fp32", "evalkit-int8"):
+        for run in ("evalkit-fp32", "evalkit-int8", "evalkit-bf16"):
             if base in times and run in times:
                 print(f"speed-up {run} over {base}: wall {times[base][0] / times[run][0]:.2f}x, "
                       f"CPU {times[base][1] / times[run][1]:.2f}x")
