@@ -77,7 +77,7 @@ def add_cluster_args(p: argparse.ArgumentParser) -> None:
                         "inputs (a file, a directory or a quoted glob of shards) are read in partitions by the "
                         "workers, and the numbers are a single process's (default $EVALKIT_CLUSTER; none: off)")
     g.add_argument("--partition-rows", type=int, default=None, metavar="N",
-                   help="segments per partition (default: about 64 partitions, 1,000 to 50,000 segments each)")
+                   help="segments per partition (default: about 64 partitions, 1,000 to 10,000 segments each)")
 
 
 def cluster_address(opts: dict[str, Any]) -> str | None:

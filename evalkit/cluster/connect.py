@@ -65,7 +65,7 @@ def connect(address: str) -> Iterator[Runner]:
     try:
         if kind == "local":
             cluster = LocalCluster(n_workers=n or default_workers(), threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.CRITICAL)
+                                   dashboard_address=":0", silence_logs=logging.CRITICAL)
             client = Client(cluster)
         else:
             client = Client(address, timeout="10s")
@@ -75,7 +75,7 @@ def connect(address: str) -> Iterator[Runner]:
         raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
     try:
         _check_workers(client, address)
-        yield Runner(client, local=kind == "local")
+        yield Runner(client)
     finally:
         client.close()
         if cluster is not None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from evalkit.cluster.runner import Runner
@@ -19,10 +18,15 @@ from evalkit.errors import InputError
 from evalkit.io.loader import build_testset, system_names
 from evalkit.io.records import Columns, Records, concat_records
 from evalkit.io.validate import check_same_length
+from evalkit.spans.pipeline import CHUNK
 from evalkit.testset import TestSet
 
-MAX_PARTITION_ROWS = 50_000
-ROW_QUANTUM = 1000  # partitions are whole thousands of rows: reference-mode spans encode segments in blocks of 1000
+# chrF and BLEU keep every reference's n-grams while a partition is scored (about 60 kB a segment together),
+# so a 10,000-row partition peaks near 600 MB on its worker.
+MAX_PARTITION_ROWS = 10_000
+# Default partitions are whole blocks of reference-mode spans (which encode segments CHUNK at a time), so that the
+# spans of a partition are those of the same segments in one process.
+ROW_QUANTUM = CHUNK
 
 
 @dataclass(frozen=True)
@@ -143,17 +147,17 @@ def resolve(runner: Runner, spec: InputSpec) -> Inputs:
 
 def default_partition_rows(n: int) -> int:
     """About 64 partitions (room to balance load over the workers and to resume), whole thousands of rows,
-    at most 50,000 rows each; the same for the same input, whatever the cluster, so checkpoints stay valid."""
+    at most 10,000 rows each; the same for the same input, whatever the cluster, so checkpoints stay valid."""
     per = math.ceil(n / 64 / ROW_QUANTUM) * ROW_QUANTUM
     return min(max(per, ROW_QUANTUM), MAX_PARTITION_ROWS)
 
 
-def partitions(n: int, rows: int | None = None) -> list[tuple[int, int]]:
+def partitions(n: int, rows: int | None = None, spans: str | None = None) -> list[tuple[int, int]]:
     size = default_partition_rows(n) if rows is None else rows
     if size < 1:
         raise InputError(f"--partition-rows must be at least 1, got {size}")
+    if spans == "reference" and size % CHUNK:
+        raise InputError(f"--partition-rows {size}: with --spans reference it must be a multiple of {CHUNK} (the span "
+                         f"encoder works on blocks of {CHUNK} segments; other cuts would change the spans)")
     return [(a, min(a + size, n)) for a in range(0, n, size)]
 
-
-def shard_count(streams: Sequence[Stream]) -> int:
-    return sum(len(s.shards) for s in streams)

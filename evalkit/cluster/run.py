@@ -52,7 +52,7 @@ def score_distributed(
     metric_objs = build_metrics(metrics, options)
     with connect(address) as runner:
         inputs = resolve(runner, spec)
-        bounds = partitions(inputs.rows, partition_rows)
+        bounds = partitions(inputs.rows, partition_rows, spans)
         if parts is None:
             testset, table, span_lists = gather(runner, inputs, bounds, Job(tuple(metrics), dict(options or {}), spans),
                                                 metric_objs)
@@ -94,7 +94,7 @@ def compare_distributed(
     metric_objs = build_metrics(metrics, options)
     with connect(address) as runner:
         inputs = resolve(runner, spec)
-        testset, table, span_lists = gather(runner, inputs, partitions(inputs.rows, partition_rows),
+        testset, table, span_lists = gather(runner, inputs, partitions(inputs.rows, partition_rows, spans),
                                             Job(tuple(metrics), dict(options or {}), spans), metric_objs)
     return compare(testset=testset, table=table, span_lists=span_lists, spans=spans, **settings)
 

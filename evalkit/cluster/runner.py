@@ -17,13 +17,8 @@ from evalkit.errors import ClusterError
 class Runner:
     """A connected ``distributed.Client`` and what evalkit needs from it."""
 
-    def __init__(self, client: Any, *, local: bool) -> None:
+    def __init__(self, client: Any) -> None:
         self.client = client
-        self.local = local
-
-    @property
-    def workers(self) -> int:
-        return len(self.client.scheduler_info(n_workers=-1).get("workers", {}))
 
     def map(self, fn: Callable[..., Any], args: Sequence[tuple[Any, ...]], name: str,
             done: Callable[[int, Any], None] | None = None) -> list[Any]:
@@ -51,8 +46,8 @@ def _translate(exc: BaseException, name: str) -> BaseException:
     from distributed.scheduler import KilledWorker
 
     if isinstance(exc, KilledWorker):
-        return ClusterError(f"a {name} task killed its worker again and again, so Dask gave up on it "
-                            "(out of memory? the workers' logs say why)")
+        return ClusterError(f"task {exc.task} killed its worker each time Dask ran it, up to the scheduler's "
+                            "allowed-failures (out of memory? the workers' logs say why)")
     if isinstance(exc, ModuleNotFoundError) and (exc.name or "").startswith("evalkit"):
         from evalkit import __version__
 
