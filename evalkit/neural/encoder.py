@@ -10,6 +10,7 @@ import hashlib
 import importlib.util
 import os
 import warnings
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -100,53 +101,38 @@ def directory_checksum(path: Path) -> str:
     return h.hexdigest()[:12]
 
 
-def _quiet_transformers() -> None:
+def quiet_transformers() -> None:
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
 
 
-class TransformerEncoder(nn.Module):
-    """A Hugging Face encoder read from a local directory, returning layer-wise mean-pooled states."""
+class LayerwiseEncoder(nn.Module, ABC):
+    """A transformer returning, per text, the mask-weighted mean of every layer's token states.
 
-    def __init__(self, location: EncoderLocation, max_length: int = 256) -> None:
-        super().__init__()
-        _quiet_transformers()
-        from transformers import AutoModel, AutoTokenizer
+    Subclasses provide ``model`` (a Hugging Face encoder), ``tokenize``, ``name``, ``checksum``,
+    ``max_length``, ``num_layers`` (embeddings + blocks) and ``hidden_size``.
+    """
 
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(str(location.path), local_files_only=True)
-            self.model = AutoModel.from_pretrained(str(location.path), local_files_only=True)
-        except (OSError, ValueError) as exc:
-            raise ModelError(
-                f"cannot load encoder {location.name!r} from {location.path}: {exc}; "
-                f"point evalkit at a complete local copy with --model-path DIR or {ENV_ENCODER}=DIR"
-            ) from None
-        self.model.eval()
-        self.location = location
-        self.max_length = int(min(max_length, self.tokenizer.model_max_length or max_length))
-        self.num_layers = int(self.model.config.num_hidden_layers) + 1
-        self.hidden_size = int(self.model.config.hidden_size)
-        self.checksum = directory_checksum(location.path)
+    model: nn.Module
+    name: str
+    checksum: str
+    max_length: int
+    num_layers: int
+    hidden_size: int
 
-    @property
-    def name(self) -> str:
-        return self.location.name
-
+    @abstractmethod
     def tokenize(self, texts: Sequence[str]) -> tuple[dict[str, torch.Tensor], int]:
-        """The padded batch, and how many texts were cut at ``max_length`` tokens."""
-        full = self.tokenizer(list(texts), add_special_tokens=True, truncation=False)["input_ids"]
-        truncated = sum(len(ids) > self.max_length for ids in full)
-        batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length,
-                               return_tensors="pt")
-        return {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}, truncated
+        """The padded batch (``input_ids``, ``attention_mask``) and how many texts were cut at ``max_length``."""
+
+    def hidden_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """(B, layers, T, H): the embedding output and every block's token states."""
+        out = self.model(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
+        return torch.stack(out.hidden_states, dim=1)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        out = self.model(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
-        states = torch.stack(out.hidden_states, dim=1)  # (B, L, T, H)
-        mask = attention_mask[:, None, :, None].to(states.dtype)
-        return (states * mask).sum(dim=2) / mask.sum(dim=2).clamp(min=1.0)
+        return masked_mean(self.hidden_states(input_ids, attention_mask), attention_mask)
 
     def embed_layers(self, texts: Sequence[str]) -> tuple[np.ndarray, int]:
         """(n, layers, hidden) float32 pooled states without gradients, and the truncation count."""
@@ -159,6 +145,44 @@ class TransformerEncoder(nn.Module):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self.model = torch.ao.quantization.quantize_dynamic(self.model, {nn.Linear}, dtype=torch.qint8)
+
+
+def masked_mean(states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Mean over tokens of (B, L, T, H) states, padding excluded: (B, L, H)."""
+    mask = attention_mask[:, None, :, None].to(states.dtype)
+    return (states * mask).sum(dim=2) / mask.sum(dim=2).clamp(min=1.0)
+
+
+class TransformerEncoder(LayerwiseEncoder):
+    """A Hugging Face encoder read from a local directory."""
+
+    def __init__(self, location: EncoderLocation, max_length: int = 256) -> None:
+        super().__init__()
+        quiet_transformers()
+        from transformers import AutoModel, AutoTokenizer
+
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(str(location.path), local_files_only=True)
+            self.model = AutoModel.from_pretrained(str(location.path), local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise ModelError(
+                f"cannot load encoder {location.name!r} from {location.path}: {exc}; "
+                f"point evalkit at a complete local copy with --model-path DIR or {ENV_ENCODER}=DIR"
+            ) from None
+        self.model.eval()
+        self.location = location
+        self.name = location.name
+        self.max_length = int(min(max_length, self.tokenizer.model_max_length or max_length))
+        self.num_layers = int(self.model.config.num_hidden_layers) + 1
+        self.hidden_size = int(self.model.config.hidden_size)
+        self.checksum = directory_checksum(location.path)
+
+    def tokenize(self, texts: Sequence[str]) -> tuple[dict[str, torch.Tensor], int]:
+        full = self.tokenizer(list(texts), add_special_tokens=True, truncation=False)["input_ids"]
+        truncated = sum(len(ids) > self.max_length for ids in full)
+        batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length,
+                               return_tensors="pt")
+        return {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}, truncated
 
 
 class USEEncoder:
