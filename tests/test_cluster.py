@@ -109,13 +109,18 @@ def test_wmt23_compare_json_is_byte_identical(cluster: str, wmt23_slice, capsys:
 
 def test_environment_variable_and_a_local_cluster(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    """``EVALKIT_CLUSTER=local:2`` starts a LocalCluster of its own; ``--cluster none`` turns it off again."""
+    """``EVALKIT_CLUSTER=local:2`` starts a LocalCluster of its own (partitions appear); ``--cluster none`` and a
+    run without the variable stay in one process."""
     refs, good, _ = _synthetic(300)
     hyp, ref = _write(tmp_path / "hyp.txt", good), _write(tmp_path / "ref.txt", refs)
-    argv = ["score", "-t", hyp, "-r", ref, "-m", "bleu", "chrf++", "-f", "json"]
-    single = _ok(capsys, *argv, "--cluster", "none")
+    argv = ["score", "-t", hyp, "-r", ref, "-m", "bleu", "chrf++"]
+    lines = _ok(capsys, *argv, "-f", "jsonl")
     monkeypatch.setenv("EVALKIT_CLUSTER", "local:2")
-    assert _ok(capsys, *argv, "--partition-rows", "64") == single
+    text = _ok(capsys, *argv, "--partition-rows", "64", "-o", f"{tmp_path / 'out'}/")
+    assert "as 5 jsonl partitions" in text
+    assert "".join(f.read_text(encoding="utf-8") for f in _parts(tmp_path / "out")) == lines
+    rc, out, err = _run(capsys, *argv, "--cluster", "none", "-f", "parquet", "-o", str(tmp_path / "pq"))
+    assert rc == 2 and "use --cluster ADDRESS" in err
 
 
 def test_without_cluster_dask_is_never_imported(tmp_path: Path) -> None:

@@ -81,6 +81,9 @@ def add_cluster_args(p: argparse.ArgumentParser) -> None:
 
 
 def cluster_address(opts: dict[str, Any]) -> str | None:
+    """The Dask address for a command that has ``--cluster`` (flag, config or ``$EVALKIT_CLUSTER``), else None."""
+    if "cluster" not in opts:
+        return None
     from evalkit.cluster.connect import cluster_address as address
 
     return address(opts.get("cluster"))
@@ -122,10 +125,11 @@ def use_default_run(args: argparse.Namespace, usage: str) -> None:
         args.config = str(DEFAULT_CONFIG)
 
 
-def score_from_opts(opts: dict[str, Any], parts: tuple[str, str] | None = None) -> Any:
+def score_from_opts(opts: dict[str, Any], parts: tuple[str, str] | None = None, status: Any = None) -> Any:
     """``evalkit.score`` on merged options: the one place the score-like commands turn flags into a run.
 
-    With a cluster address the run is distributed; ``parts`` (directory, format) then receives the segments.
+    With a cluster address the run is distributed; ``parts`` (directory, format) then receives the segments, and
+    ``status`` (a ``busy`` spinner) counts the partitions.
     """
     spans = opts.get("spans")
     address = cluster_address(opts)
@@ -136,6 +140,7 @@ def score_from_opts(opts: dict[str, Any], parts: tuple[str, str] | None = None) 
             address, input_spec(opts), opts["metrics"], metric_options(opts),
             confidence=bool(opts.get("confidence")), n_bootstrap=int(opts["n_bootstrap"]), seed=opts.get("seed"),
             spans=None if spans in (None, "none") else spans, parts=parts, partition_rows=opts.get("partition_rows"),
+            progress=partition_progress(status),
         )
     from evalkit.api import score
 
@@ -191,6 +196,13 @@ def input_spec(opts: dict[str, Any]) -> Any:
     return InputSpec(hyp=tuple(_paths(opts, "hyp")), ref=tuple(_paths(opts, "ref")), src=opts.get("src"),
                      names=tuple(names) if names else None, input_format=opts.get("input_format") or "auto",
                      columns=_columns(opts))
+
+
+def partition_progress(status: Any) -> Any:
+    """A progress callback that shows finished partitions on a ``busy`` spinner (None when there is none)."""
+    if status is None:
+        return None
+    return lambda done, total: status.update(f"on the cluster: {done} of {total} partitions done…")
 
 
 def busy(message: str) -> contextlib.AbstractContextManager:

@@ -20,6 +20,7 @@ from evalkit.cli.common import (
     input_spec,
     merged,
     metric_options,
+    partition_progress,
     testset_from,
 )
 from evalkit.errors import InputError
@@ -36,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "all_pairs": False,
     "spans": None,
     "html": None,
+    "cluster": None,  # None: $EVALKIT_CLUSTER decides
 }
 FORMATS = ["text", "json", "latex", "html"]
 
@@ -112,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     settings = dict(test=opts["test"], n=opts.get("n"), seed=_seed(opts.get("seed")), alpha=float(opts["alpha"]),
                     ties=str(opts["ties"]))
     address = cluster_address(opts)
-    with busy("comparing…"):
+    with busy("comparing…") as status:
         if address:
             from evalkit.cluster.run import compare_distributed
             from evalkit.io.loader import system_names
@@ -120,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
             spec = input_spec(opts)
             result = compare_distributed(
                 address, spec, opts["metrics"], metric_options(opts), spans=spans,
-                partition_rows=opts.get("partition_rows"),
+                partition_rows=opts.get("partition_rows"), progress=partition_progress(status),
                 baseline=_baseline_name(opts.get("baseline"), opts, system_names(spec.hyp, spec.names)), **settings)
         else:
             from evalkit.comparison import compare

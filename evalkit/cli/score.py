@@ -29,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "seed": 12345,
     "segments": "20",
     "spans": None,
+    "cluster": None,  # None: $EVALKIT_CLUSTER decides
 }
 
 
@@ -66,8 +67,8 @@ def run(args: argparse.Namespace) -> int:
     parts = parts_target(opts)
     if parts and opts.get("report"):
         raise InputError("--report needs every segment in memory; with -o DIR the segments go to partition files")
-    with busy("scoring…"):
-        result = score_from_opts(opts, parts)
+    with busy("scoring…") as status:
+        result = score_from_opts(opts, parts, status)
     if parts:
         # Millions of segments went to the partition files: the terminal gets the summary.
         from evalkit.report.text import render

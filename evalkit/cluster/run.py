@@ -10,7 +10,7 @@ rows there are.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,8 @@ from evalkit.stats.resample import SACREBLEU_SEED, Resampler
 from evalkit.stats.table import SegmentTable
 from evalkit.testset import TestSet
 
+Progress = Callable[[int, int], None]
+
 
 def score_distributed(
     address: str,
@@ -42,11 +44,13 @@ def score_distributed(
     spans: str | None = None,
     parts: tuple[str, str] | None = None,
     partition_rows: int | None = None,
+    progress: Progress | None = None,
 ) -> Result:
     """``evalkit.score`` over inputs read in partitions by the workers of ``address``.
 
     ``parts=(directory, "jsonl" | "parquet")`` writes the segments there instead of returning them: the result
-    then holds corpus scores only, and a rerun resumes from the partitions already written.
+    then holds corpus scores only, and a rerun resumes from the partitions already written. ``progress(done,
+    total)`` is called as partitions finish.
     """
     check_bootstrap(confidence, n_bootstrap, seed)
     metric_objs = build_metrics(metrics, options)
@@ -55,7 +59,7 @@ def score_distributed(
         bounds = partitions(inputs.rows, partition_rows, spans)
         if parts is None:
             testset, table, span_lists = gather(runner, inputs, bounds, Job(tuple(metrics), dict(options or {}), spans),
-                                                metric_objs)
+                                                metric_objs, progress)
             return assemble(testset, table, confidence=confidence, n_bootstrap=n_bootstrap, seed=seed, spans=spans,
                             span_lists=span_lists)
         fingerprint = {"inputs": inputs.fingerprint(), "names": inputs.names, "columns": vars(inputs.columns),
@@ -64,7 +68,7 @@ def score_distributed(
         out = PartsOut(parts[0], parts[1], run_key(fingerprint))
         job = Job(tuple(metrics), dict(options or {}), spans, out, rows=confidence)
         notes = open_directory(out, len(bounds))
-        results = _run(runner, inputs, bounds, job)
+        results = _run(runner, inputs, bounds, job, progress)
         resampler = Resampler(inputs.rows, n_bootstrap, seed) if confidence else None
         summary = _summary(results, metric_objs, inputs.names, spans, resampler)
         reused = sum(r.reused for r in results)
@@ -86,6 +90,7 @@ def compare_distributed(
     *,
     spans: str | None = None,
     partition_rows: int | None = None,
+    progress: Progress | None = None,
     **settings: Any,
 ) -> Comparison:
     """``evalkit.compare`` on a table gathered from the workers; ``settings`` are compare's own (test, n, ...)."""
@@ -95,14 +100,14 @@ def compare_distributed(
     with connect(address) as runner:
         inputs = resolve(runner, spec)
         testset, table, span_lists = gather(runner, inputs, partitions(inputs.rows, partition_rows, spans),
-                                            Job(tuple(metrics), dict(options or {}), spans), metric_objs)
+                                            Job(tuple(metrics), dict(options or {}), spans), metric_objs, progress)
     return compare(testset=testset, table=table, span_lists=span_lists, spans=spans, **settings)
 
 
-def gather(runner: Runner, inputs: Inputs, bounds: list[tuple[int, int]], job: Job,
-           metrics: dict[str, Metric]) -> tuple[TestSet, SegmentTable, dict[str, list[list[Any]]] | None]:
+def gather(runner: Runner, inputs: Inputs, bounds: list[tuple[int, int]], job: Job, metrics: dict[str, Metric],
+           progress: Progress | None = None) -> tuple[TestSet, SegmentTable, dict[str, list[list[Any]]] | None]:
     """Every partition's segments, rows and spans, joined in order: what one process would have computed."""
-    results = _run(runner, inputs, bounds, job)
+    results = _run(runner, inputs, bounds, job, progress)
     testset = TestSet.concat([r.testset for r in results])  # type: ignore[misc]
     table = SegmentTable(metrics, {key: np.concatenate([r.stats[key] for r in results]) for key in results[0].stats})
     _merge_states(results, metrics)
@@ -112,9 +117,17 @@ def gather(runner: Runner, inputs: Inputs, bounds: list[tuple[int, int]], job: J
     return testset, table, span_lists
 
 
-def _run(runner: Runner, inputs: Inputs, bounds: list[tuple[int, int]], job: Job) -> list[PartResult]:
+def _run(runner: Runner, inputs: Inputs, bounds: list[tuple[int, int]], job: Job,
+         progress: Progress | None) -> list[PartResult]:
     tasks = [(job, i, a, b, inputs.window(a, b)) for i, (a, b) in enumerate(bounds)]
-    results: list[PartResult] = runner.map(run_partition, tasks, "evalkit-partition")
+    finished = [0]
+
+    def done(_: int, __: Any) -> None:
+        finished[0] += 1
+        if progress is not None:
+            progress(finished[0], len(tasks))
+
+    results: list[PartResult] = runner.map(run_partition, tasks, "evalkit-partition", done)
     for line in dict.fromkeys(m for r in results for m in r.messages):
         print(line, file=sys.stderr)
     return results
