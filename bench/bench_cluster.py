@@ -203,16 +203,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def project(per_worker: float, overhead: float, rows: int = 10_000_000, partition: int = 50_000) -> None:
-    """rows/s of N workers on a corpus of ``rows`` in partitions of ``partition``: every worker at the measured
-    per-worker rate, less the last wave's idle workers, and never more than the scheduler can hand out."""
+def project(per_worker: float, overhead: float, rows: int = 10_000_000) -> None:
+    """rows/s of N workers on a corpus of ``rows`` in evalkit's default partitions: every worker at the measured
+    per-worker rate, less the idle workers of the last wave, and never more than the scheduler can hand out."""
+    from evalkit.cluster.plan import default_partition_rows
+
+    partition = default_partition_rows(rows)
     parts = math.ceil(rows / partition)
     print(f"\nprojection for {rows:,} rows in {parts} partitions of {partition:,} (per worker {per_worker:,.0f} rows/s, "
           f"scheduler ceiling {partition / overhead:,.0f} rows/s):")
-    for n in (1, 2, 4, 8, 16, 32, 64, 128, 256):
+    for n in (1, 2, 4, 8, 16, 32, 64, 128, 256, 1024):
         waves = math.ceil(parts / n)
         rate = min(rows / (waves * partition / per_worker), partition / overhead)
-        print(f"  {n:>4} workers: {rate:>12,.0f} rows/s")
+        print(f"  {n:>5} workers: {rate:>12,.0f} rows/s")
 
 
 if __name__ == "__main__":

@@ -91,20 +91,24 @@ def wmt23_slice(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], st
 
 def test_wmt23_score_json_is_byte_identical(cluster: str, wmt23_slice, capsys: pytest.CaptureFixture[str]) -> None:
     systems, ref, src = wmt23_slice
-    argv = ["score", "-t", *systems, "-r", ref, "-s", src, "-m", "bleu", "chrf", "ter", "--confidence", "-f", "json"]
+    argv = ["score", "-t", *systems, "-r", ref, "-s", src, "-m", "bleu", "chrf", "ter", "--confidence", "-f", "json",
+            "--spans", "post-edit"]
     single = _ok(capsys, *argv, "--workers", "1")
     distributed_ = _ok(capsys, *argv, "--cluster", cluster, "--partition-rows", "90")
     assert distributed_ == single
     result = json.loads(single)
     assert len(result["systems"]) == 3 and len(result["systems"][0]["segments"]) == 400
+    assert result["systems"][0]["span_counts"] and "spans" in result["systems"][0]["segments"][0]
 
 
 def test_wmt23_compare_json_is_byte_identical(cluster: str, wmt23_slice, capsys: pytest.CaptureFixture[str]) -> None:
     systems, ref, _ = wmt23_slice
-    argv = ["compare", "-t", *systems, "-r", ref, "-m", "bleu", "chrf", "--test", "both", "--n", "300", "-f", "json"]
+    argv = ["compare", "-t", *systems, "-r", ref, "-m", "bleu", "chrf", "--test", "both", "--n", "300", "-f", "json",
+            "--spans", "post-edit"]
     single = _ok(capsys, *argv, "--workers", "1")
     assert _ok(capsys, *argv, "--cluster", cluster, "--partition-rows", "150") == single
-    assert len(json.loads(single)["pairs"]) == 3 * 2 * 2
+    result = json.loads(single)
+    assert len(result["pairs"]) == 3 * 2 * 2 and result["systems"][0]["span_error_rates"]["all"] > 0
 
 
 def test_environment_variable_and_a_local_cluster(tmp_path: Path, capsys: pytest.CaptureFixture[str],

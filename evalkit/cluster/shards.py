@@ -182,8 +182,8 @@ def _index_parquet(path: str) -> Shard:
         for block in iter(lambda: fh.read(CHUNK), b""):
             digest.update(block)
     try:
-        meta = pq.ParquetFile(str(p)).metadata
-        names = tuple(pq.ParquetFile(str(p)).schema_arrow.names)
+        pf = pq.ParquetFile(str(p))
+        meta, names = pf.metadata, tuple(pf.schema_arrow.names)
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"{p}: cannot read as Parquet: {exc}") from None
     marks, rows = [], 0
