@@ -67,7 +67,8 @@ def add_output_args(p: argparse.ArgumentParser, formats: list[str]) -> None:
     g = p.add_argument_group("output")
     g.add_argument("--format", "-f", choices=formats, default=None, help="output format (default text)")
     g.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
-    g.add_argument("--workers", type=int, default=None, help="processes for lexical metrics (default: all cores)")
+    g.add_argument("--workers", type=int, default=None,
+                   help="processes for lexical metrics (default: all cores; with --cluster, the cluster's workers)")
 
 
 def add_cluster_args(p: argparse.ArgumentParser) -> None:
@@ -75,7 +76,8 @@ def add_cluster_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--cluster", metavar="ADDRESS", default=None,
                    help="run on Dask: local (one worker per core), local:N, or a scheduler such as tcp://host:8786; "
                         "inputs (a file, a directory or a quoted glob of shards) are read in partitions by the "
-                        "workers, and the numbers are a single process's (default $EVALKIT_CLUSTER; none: off)")
+                        "workers, and the numbers are a single process's; score -o DIR/ (or -f parquet) writes the "
+                        "segments as one file per partition, and a rerun resumes (default $EVALKIT_CLUSTER; none: off)")
     g.add_argument("--partition-rows", type=int, default=None, metavar="N",
                    help="segments per partition (default: about 64 partitions, 1,000 to 10,000 segments each)")
 
