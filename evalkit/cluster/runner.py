@@ -30,7 +30,9 @@ class Runner:
         position = {f.key: i for i, f in enumerate(futures)}
         results: list[Any] = [None] * len(futures)
         try:
-            for future, result in as_completed(futures, with_results=True, raise_errors=True):
+            # This client's own loop: as_completed would take the process's default client's, which need not be
+            # this one when the caller holds a Client of its own.
+            for future, result in as_completed(futures, loop=self.client.loop, with_results=True, raise_errors=True):
                 i = position[future.key]
                 results[i] = result
                 if done is not None:
