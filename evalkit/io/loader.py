@@ -98,8 +98,9 @@ def load_testset(
                  **({str(src_path): srcs} if src_path and srcs is not None else {})}
         check_same_length(named)
         return TestSet(refs=refs or [], systems=systems, srcs=srcs, notes=notes)
-    if not ref_paths:
-        raise InputError("no references given (use -r/--ref; repeat it for several references)")
+    if not ref_paths and not src_path:
+        raise InputError("no references given (use -r/--ref; repeat it for several references), and no source "
+                         "(-s/--src) for a reference-free metric")
     systems = {name: read_lines(p) for name, p in zip(sys_names, hyp_paths)}
     refs = [read_lines(p) for p in ref_paths]
     srcs = read_lines(src_path) if src_path else None

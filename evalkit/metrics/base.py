@@ -24,6 +24,8 @@ class Metric(ABC):
     display: ClassVar[str]
     higher_is_better: ClassVar[bool] = True
     needs_source: ClassVar[bool] = False
+    reads_source: ClassVar[bool] = False  # uses the source when given (implied by needs_source)
+    needs_reference: ClassVar[bool] = True
 
     @abstractmethod
     def signature(self, bootstrap: tuple[int, int | None] | None = None) -> str:
