@@ -8,7 +8,7 @@ A rater's segment score is minus the sum of its weights; a (system, segment) lab
 raters (higher is better).
 
 The WMT error TSVs (``wmt-qe-2022/.../task1_word-level/train``) repeat the MT once per error row with the
-span marked ``<v>…</v>``, and the marking is unreliable: omissions insert the missing words, some 2020
+span marked ``<v>…</v>``; quotes are CSV-escaped in some files (undone here), and the marking is unreliable: omissions insert the missing words, some 2020
 rows duplicate or drop text. The MT of a (system, segment) is therefore voted: the unmarked text seen
 by most raters, then in most rows; remaining ties go to the variant closest to all the others (a bag of
 characters distance: a garbled copy differs from the clean text by what was inserted or dropped), then
@@ -71,6 +71,7 @@ class TSVSet:
     alternate: str | None           # the reference of the standard's own rows
     dependent: tuple[str, ...] = ()  # human outputs derived from a reference: no reference given
     ref_csv: str | None = None      # a release CSV (task1_mqm/train/) whose ``ref`` column is the standard
+    csv_ids: bool = False           # its (system, doc, doc_id) are the TSV's: take src, MT and ref from it
 
 
 _W = "wmt-qe-2022/train-dev_data/task1_word-level/train"
@@ -83,7 +84,7 @@ NEWS_TSVS = (
     TSVSet("news-mqm", "zh-en", "newstest2020", "zh-en_mqm/zh-en-train-2020/mqm_newstest2020_zhen.tsv.gz",
            "Human-A", "Human-B"),
     TSVSet("news-mqm", "en-de", "newstest2021", "en-de_mqm/en-de-train-2021-news/mqm-newstest2021_ende.tsv.gz",
-           "ref.A", "ref.B", ref_csv="en-de/en-de-mqm.2021.csv.gz"),
+           "ref.A", "ref.B", ref_csv="en-de/en-de-mqm.2021.csv.gz", csv_ids=True),
     TSVSet("news-mqm", "zh-en", "newstest2021", "zh-en_mqm/zh-en-train-2021-news/mqm-newstest2021_zhen.tsv.gz",
            "ref.A", "ref.B"),
     TSVSet("news-mqm", "en-ru", "newstest2021", "en-ru_mqm/en-ru-train-2021-news/mqm-newstest2021_enru.tsv.gz",
@@ -94,6 +95,18 @@ TED_ENRU = TSVSet("ted-mqm", "en-ru", "ted2021", "en-ru_mqm/en-ru-train-2021-ted
                   "ref.A", None, ref_csv="en-ru/en-ru-mqm.2021-ted.csv.gz")
 
 _HEADER = ("system", "doc", "doc_id", "seg_id", "rater", "source", "target", "category", "severity")
+
+
+def unescape_quotes(text: str) -> str:
+    """Undo the CSV escaping these TSVs carry: ``"a ""b"" c"`` becomes ``a "b" c``, ``""b""`` becomes ``"b"``.
+
+    The enclosing pair goes only when every inner quote is doubled; a doubled quote never occurs in
+    the texts themselves, so it is always read as one.
+    """
+    inner = text[1:-1]
+    if len(text) >= 2 and text[0] == text[-1] == '"' and '""' in inner and '"' not in inner.replace('""', ""):
+        text = inner
+    return text.replace('""', '"')
 
 
 def _system_name(raw: str) -> str:
@@ -119,11 +132,11 @@ def read_tsv_set(root: Path, spec: TSVSet, tally: Tally) -> list[Judgment]:
             raise InputError(f"{path}:{lineno}: unknown severity {severity!r}")
         item = items.setdefault((_system_name(system), doc, doc_id), _Item({}, defaultdict(set), Counter()))
         item.raters[rater] = item.raters.get(rater, 0.0) + mqm_weight(category, severity)
-        mt = strip_marks(target)
+        mt = strip_marks(unescape_quotes(target))
         item.text_raters[mt].add(rater)
         item.text_rows[mt] += 1
         src_raters, src_rows = sources.setdefault((doc, doc_id), (defaultdict(set), Counter()))
-        src = strip_marks(source)
+        src = strip_marks(unescape_quotes(source))
         src_raters[src].add(rater)
         src_rows[src] += 1
     src_text = {}
@@ -136,7 +149,9 @@ def read_tsv_set(root: Path, spec: TSVSet, tally: Tally) -> list[Judgment]:
         tally.add(spec.dataset, spec.lp, f"{spec.testset} MT texts voted among tied variants", tied)
     refs = {(doc, doc_id): text for (system, doc, doc_id), text in hyp_text.items() if system == spec.standard}
     alt = {(doc, doc_id): text for (system, doc, doc_id), text in hyp_text.items() if system == spec.alternate}
-    if spec.ref_csv:
+    if spec.ref_csv and spec.csv_ids:
+        _csv_texts(root / _Q / spec.ref_csv, src_text, hyp_text, refs, spec, tally)
+    elif spec.ref_csv:
         refs.update(_csv_references(root / _Q / spec.ref_csv, src_text, spec, tally))
     out = []
     for (system, doc, doc_id), item in items.items():
@@ -158,6 +173,32 @@ def read_tsv_set(root: Path, spec: TSVSet, tally: Tally) -> list[Judgment]:
                             src_text[seg], hyp, (ref,) if ref is not None else (), None, label + 0.0, "mqm",
                             f"{spec.dataset}:{spec.lp}:{spec.testset}"))
     return out
+
+
+def _csv_texts(path: Path, src_text: dict[tuple[str, str], str], hyp_text: dict[tuple[str, str, str], str],
+               refs: dict[tuple[str, str], str], spec: TSVSet, tally: Tally) -> None:
+    """Replace TSV texts by the release CSV's, joined on (system, doc, doc_id).
+
+    Google's newstest2021 TSVs drop some punctuation (``U.S.`` -> ``US``, ``10,000`` -> ``10000``); the
+    organisers' CSV has the texts as released, for the MT systems it covers.
+    """
+    csv_src: dict[tuple[str, str], set[str]] = defaultdict(set)
+    csv_ref: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for lineno, row in csv_rows(path, ("system", "doc", "doc_id", "src", "mt", "ref")):
+        seg, key = (row["doc"], row["doc_id"]), (row["system"], row["doc"], row["doc_id"])
+        if key not in hyp_text:
+            raise InputError(f"{path}:{lineno}: {row['system']} {row['doc']}:{row['doc_id']} is not in {spec.path}")
+        tally.add(spec.dataset, spec.lp, f"{spec.testset} MT texts taken from the CSV, differing from the TSV's",
+                  hyp_text[key] != row["mt"])
+        hyp_text[key] = row["mt"]
+        csv_src[seg].add(row["src"])
+        csv_ref[seg].add(row["ref"])
+    for seg in csv_src:
+        if len(csv_src[seg]) > 1 or len(csv_ref[seg]) > 1:
+            raise InputError(f"{path}: two sources or references for {seg[0]}:{seg[1]}")
+        tally.add(spec.dataset, spec.lp, f"{spec.testset} sources taken from the CSV, differing from the TSV's",
+                  src_text[seg] != next(iter(csv_src[seg])))
+        src_text[seg], refs[seg] = next(iter(csv_src[seg])), next(iter(csv_ref[seg]))
 
 
 def _csv_references(path: Path, src_text: dict[tuple[str, str], str], spec: TSVSet,
