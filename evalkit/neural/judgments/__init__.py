@@ -21,7 +21,7 @@ from evalkit.neural.judgments.mqm import read_biomqm_dev, read_news_set, read_te
 from evalkit.neural.judgments.qe import read_mlqe, read_qe22
 from evalkit.neural.judgments.wmt import read_esa_set, read_wmt22_da_set
 
-__all__ = ["SETS", "FOLDERS", "Judgment", "alignment_check", "load_judgments"]
+__all__ = ["FOLDERS", "SETS", "Judgment", "alignment_check", "load_judgments"]
 
 SETS: tuple[str, ...] = ("wmt22-da", "ted-mqm", "news-mqm", "wmt24-esa", "mlqe-da", "mlqe-hter", "biomqm",
                          "qe22-da", "qe22-mqm")

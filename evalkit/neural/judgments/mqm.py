@@ -7,12 +7,12 @@ usual critical weight). Errors marked on the source side count like any other, a
 A rater's segment score is minus the sum of its weights; a (system, segment) label is the mean over
 raters (higher is better).
 
-The WMT error TSVs (``wmt-qe-2022/.../task1_word-level/train``) repeat the MT once per error row with the
-span marked ``<v>…</v>``; quotes are CSV-escaped in some files (undone here), and the marking is unreliable: omissions insert the missing words, some 2020
-rows duplicate or drop text. The MT of a (system, segment) is therefore voted: the unmarked text seen
-by most raters, then in most rows; remaining ties go to the variant closest to all the others (a bag of
-characters distance: a garbled copy differs from the clean text by what was inserted or dropped), then
-to the shortest. Segments are ``(doc, doc_id)``, the one id consistent within every file (``seg_id``
+The WMT error TSVs (``wmt-qe-2022/.../task1_word-level/train``) repeat the MT once per error row with
+the span marked ``<v>…</v>``. Some files CSV-escape quotes (undone here), and the marking is
+unreliable: omissions insert the missing words, and many 2020 rows duplicate or drop text (a fifth of
+the en-de and two fifths of the zh-en items show more than one text). The MT of a (system, segment)
+is the unmarked text most of its raters saw; where variants tie the text is unknown, and the item is
+skipped and counted. Segments are ``(doc, doc_id)``, the one id consistent within every file (``seg_id``
 is -1 for en-ru and numbers en-de newstest2021 twice).
 """
 from __future__ import annotations
@@ -44,19 +44,10 @@ def mqm_weight(category: str, severity: str) -> float:
     return 0.0
 
 
-def _bag_distance(a: Counter[str], b: Counter[str]) -> int:
-    return sum(((a - b) + (b - a)).values())
-
-
-def vote_text(raters: dict[str, set[str]], rows: Counter[str]) -> tuple[str, bool]:
-    """The text most raters (then rows) show; ``(text, whether a tie had to be broken)``."""
-    best = max((len(raters[t]), rows[t]) for t in rows)
-    top = [t for t in rows if (len(raters[t]), rows[t]) == best]
-    if len(top) == 1:
-        return top[0], False
-    bags = {t: Counter(t) for t in rows}
-    far = {t: sum(len(raters[u]) * _bag_distance(bags[t], bags[u]) for u in rows) for t in top}
-    return min(top, key=lambda t: (far[t], len(t), t)), True
+def vote_text(raters: dict[str, set[str]]) -> str | None:
+    """The text more raters saw than any other, or None when two variants tie (the text is unknown)."""
+    (first, n1), *rest = sorted(((t, len(r)) for t, r in raters.items()), key=lambda x: -x[1])[:2]
+    return None if rest and rest[0][1] == n1 else first
 
 
 @dataclass(frozen=True)
@@ -116,39 +107,27 @@ def _system_name(raw: str) -> str:
 
 @dataclass
 class _Item:
-    raters: dict[str, float]
-    text_raters: dict[str, set[str]]
-    text_rows: Counter[str]
+    raters: dict[str, float]      # rater -> weighted error count
+    texts: dict[str, set[str]]    # MT text as shown in the rows -> raters
 
 
 def read_tsv_set(root: Path, spec: TSVSet, tally: Tally) -> list[Judgment]:
     """Every rated (system, segment) of one error TSV, its label averaged over raters."""
     path = root / _W / spec.path
     items: dict[tuple[str, str, str], _Item] = {}
-    sources: dict[tuple[str, str], tuple[dict[str, set[str]], Counter[str]]] = {}
+    sources: dict[tuple[str, str], dict[str, set[str]]] = {}
     for lineno, cells in tsv_rows(path, _HEADER, keep=len(_HEADER)):
         system, doc, doc_id, _, rater, source, target, category, severity = cells
         if severity.strip().lower() not in SEVERITIES:
             raise InputError(f"{path}:{lineno}: unknown severity {severity!r}")
-        item = items.setdefault((_system_name(system), doc, doc_id), _Item({}, defaultdict(set), Counter()))
+        item = items.setdefault((_system_name(system), doc, doc_id), _Item({}, defaultdict(set)))
         item.raters[rater] = item.raters.get(rater, 0.0) + mqm_weight(category, severity)
-        mt = strip_marks(unescape_quotes(target))
-        item.text_raters[mt].add(rater)
-        item.text_rows[mt] += 1
-        src_raters, src_rows = sources.setdefault((doc, doc_id), (defaultdict(set), Counter()))
-        src = strip_marks(unescape_quotes(source))
-        src_raters[src].add(rater)
-        src_rows[src] += 1
-    src_text = {}
-    for key, (src_raters, src_rows) in sources.items():
-        src_text[key], tied = vote_text(src_raters, src_rows)
-        tally.add(spec.dataset, spec.lp, f"{spec.testset} sources voted among variants", tied)
-    hyp_text = {}
-    for key, item in items.items():
-        hyp_text[key], tied = vote_text(item.text_raters, item.text_rows)
-        tally.add(spec.dataset, spec.lp, f"{spec.testset} MT texts voted among tied variants", tied)
-    refs = {(doc, doc_id): text for (system, doc, doc_id), text in hyp_text.items() if system == spec.standard}
-    alt = {(doc, doc_id): text for (system, doc, doc_id), text in hyp_text.items() if system == spec.alternate}
+        item.texts[strip_marks(unescape_quotes(target))].add(rater)
+        sources.setdefault((doc, doc_id), defaultdict(set))[strip_marks(unescape_quotes(source))].add(rater)
+    src_text = {key: vote_text(variants) for key, variants in sources.items()}
+    hyp_text = {key: vote_text(item.texts) for key, item in items.items()}
+    refs = {(doc, doc_id): t for (system, doc, doc_id), t in hyp_text.items() if system == spec.standard and t is not None}
+    alt = {(doc, doc_id): t for (system, doc, doc_id), t in hyp_text.items() if system == spec.alternate and t is not None}
     if spec.ref_csv and spec.csv_ids:
         _csv_texts(root / _Q / spec.ref_csv, src_text, hyp_text, refs, spec, tally)
     elif spec.ref_csv:
@@ -156,7 +135,10 @@ def read_tsv_set(root: Path, spec: TSVSet, tally: Tally) -> list[Judgment]:
     out = []
     for (system, doc, doc_id), item in items.items():
         seg = (doc, doc_id)
-        hyp = hyp_text[(system, doc, doc_id)]
+        hyp, src = hyp_text[(system, doc, doc_id)], src_text[seg]
+        if hyp is None or src is None:
+            tally.add(spec.dataset, spec.lp, f"skipped: {spec.testset} raters saw different texts, none by a majority")
+            continue
         if not hyp.strip():
             tally.add(spec.dataset, spec.lp, "skipped: empty hyp")
             continue
@@ -170,12 +152,12 @@ def read_tsv_set(root: Path, spec: TSVSet, tally: Tally) -> list[Judgment]:
             tally.add(spec.dataset, spec.lp, "rows without a reference")
         label = -sum(item.raters.values()) / len(item.raters)
         out.append(Judgment(spec.dataset, spec.lp, f"{spec.dataset}:{spec.lp}:{spec.testset}:{doc}:{doc_id}", system,
-                            src_text[seg], hyp, (ref,) if ref is not None else (), None, label + 0.0, "mqm",
+                            src, hyp, (ref,) if ref is not None else (), None, label + 0.0, "mqm",
                             f"{spec.dataset}:{spec.lp}:{spec.testset}"))
     return out
 
 
-def _csv_texts(path: Path, src_text: dict[tuple[str, str], str], hyp_text: dict[tuple[str, str, str], str],
+def _csv_texts(path: Path, src_text: dict[tuple[str, str], str | None], hyp_text: dict[tuple[str, str, str], str | None],
                refs: dict[tuple[str, str], str], spec: TSVSet, tally: Tally) -> None:
     """Replace TSV texts by the release CSV's, joined on (system, doc, doc_id).
 
@@ -193,15 +175,16 @@ def _csv_texts(path: Path, src_text: dict[tuple[str, str], str], hyp_text: dict[
         hyp_text[key] = row["mt"]
         csv_src[seg].add(row["src"])
         csv_ref[seg].add(row["ref"])
-    for seg in csv_src:
-        if len(csv_src[seg]) > 1 or len(csv_ref[seg]) > 1:
+    for seg, srcs in csv_src.items():
+        if len(srcs) > 1 or len(csv_ref[seg]) > 1:
             raise InputError(f"{path}: two sources or references for {seg[0]}:{seg[1]}")
+        (src,), (ref,) = srcs, csv_ref[seg]
         tally.add(spec.dataset, spec.lp, f"{spec.testset} sources taken from the CSV, differing from the TSV's",
-                  src_text[seg] != next(iter(csv_src[seg])))
-        src_text[seg], refs[seg] = next(iter(csv_src[seg])), next(iter(csv_ref[seg]))
+                  src_text[seg] != src)
+        src_text[seg], refs[seg] = src, ref
 
 
-def _csv_references(path: Path, src_text: dict[tuple[str, str], str], spec: TSVSet,
+def _csv_references(path: Path, src_text: dict[tuple[str, str], str | None], spec: TSVSet,
                     tally: Tally) -> dict[tuple[str, str], str]:
     """The release CSV's ``ref`` per segment, joined on the exact source text (its ids are unreliable)."""
     by_source: dict[str, set[str]] = defaultdict(set)
@@ -209,6 +192,8 @@ def _csv_references(path: Path, src_text: dict[tuple[str, str], str], spec: TSVS
         by_source[row["src"]].add(row["ref"])
     out = {}
     for seg, src in src_text.items():
+        if src is None:
+            continue
         found = by_source.get(src)
         if found is None:
             tally.add(spec.dataset, spec.lp, f"{spec.testset} segments without a CSV reference (the rated one used)")

@@ -20,7 +20,15 @@ from pathlib import Path
 from evalkit.errors import InputError
 from evalkit.io.judgments import find_da_file, read_da_seg_scores
 from evalkit.io.wmt import WMTRelease
-from evalkit.neural.judgments.core import Judgment, Tally, file_text, number, text_lines, tsv_rows, wanted
+from evalkit.neural.judgments.core import (
+    Judgment,
+    Tally,
+    file_text,
+    number,
+    text_lines,
+    tsv_rows,
+    wanted,
+)
 
 # pair -> (release folder, standard reference letter)
 WMT22_DA = {
