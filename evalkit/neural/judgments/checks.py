@@ -54,14 +54,14 @@ def alignment_check(judgments: Sequence[Judgment], floor: bool = False) -> dict[
         compared = [j for j in rows if j.refs or j.post_edit is not None]
         if len(compared) < 2:
             continue
-        text = {j.segment: j.refs[0] if j.refs else j.post_edit for j in compared}
-        hyps, labels = [j.hyp for j in compared], [j.label for j in compared]
+        against = [j.refs[0] if j.refs else j.post_edit or "" for j in compared]
+        text = dict(zip((j.segment for j in compared), against))
         out[key]["n_compared"] = len(compared)
-        out[key]["tau"] = _tau(hyps, [j.refs[0] if j.refs else j.post_edit for j in compared], labels)  # type: ignore[misc]
+        out[key]["tau"] = _tau([j.hyp for j in compared], against, [j.label for j in compared])
         if floor and len(text) > 1:
             segments = sorted(text)
             other = {s: segments[(i + len(segments) // 2) % len(segments)] for i, s in enumerate(segments)}
             sample = compared[:: max(1, len(compared) // FLOOR_ROWS)]
             out[key]["tau_other_segment"] = _tau([j.hyp for j in sample], [text[other[j.segment]] for j in sample],
-                                                 [j.label for j in sample])  # type: ignore[misc]
+                                                 [j.label for j in sample])
     return out

@@ -126,8 +126,9 @@ def read_tsv_set(root: Path, spec: TSVSet, tally: Tally) -> list[Judgment]:
         sources.setdefault((doc, doc_id), defaultdict(set))[strip_marks(unescape_quotes(source))].add(rater)
     src_text = {key: vote_text(variants) for key, variants in sources.items()}
     hyp_text = {key: vote_text(item.texts) for key, item in items.items()}
-    refs = {(doc, doc_id): t for (system, doc, doc_id), t in hyp_text.items() if system == spec.standard and t is not None}
-    alt = {(doc, doc_id): t for (system, doc, doc_id), t in hyp_text.items() if system == spec.alternate and t is not None}
+    known = {key: t for key, t in hyp_text.items() if t is not None}
+    refs = {(doc, doc_id): t for (system, doc, doc_id), t in known.items() if system == spec.standard}
+    alt = {(doc, doc_id): t for (system, doc, doc_id), t in known.items() if system == spec.alternate}
     if spec.ref_csv and spec.csv_ids:
         _csv_texts(root / _Q / spec.ref_csv, src_text, hyp_text, refs, spec, tally)
     elif spec.ref_csv:
@@ -157,8 +158,9 @@ def read_tsv_set(root: Path, spec: TSVSet, tally: Tally) -> list[Judgment]:
     return out
 
 
-def _csv_texts(path: Path, src_text: dict[tuple[str, str], str | None], hyp_text: dict[tuple[str, str, str], str | None],
-               refs: dict[tuple[str, str], str], spec: TSVSet, tally: Tally) -> None:
+def _csv_texts(path: Path, src_text: dict[tuple[str, str], str | None],
+               hyp_text: dict[tuple[str, str, str], str | None], refs: dict[tuple[str, str], str], spec: TSVSet,
+               tally: Tally) -> None:
     """Replace TSV texts by the release CSV's, joined on (system, doc, doc_id).
 
     Google's newstest2021 TSVs drop some punctuation (``U.S.`` -> ``US``, ``10,000`` -> ``10000``); the

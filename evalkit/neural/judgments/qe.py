@@ -95,7 +95,8 @@ def read_mlqe(root: Path, lps: Sequence[str] | None, tally: Tally, hter: bool) -
                 out.append(Judgment(dataset, lp, segment, "mlqe-pe", src, hyp, (), pe,
                                     number(row["z_mean"], f"{path}:{lineno}"), "da-z", f"{dataset}:{lp}"))
             if bad > MAX_MISALIGNED * len(rows):
-                raise InputError(f"{path}: {bad} of {len(rows)} rows differ from mlqe-pe {lp} {split}: not line-aligned")
+                raise InputError(f"{path}: {bad} of {len(rows)} rows differ from mlqe-pe {lp} {split}: "
+                                 "not line-aligned")
             tally.add(dataset, lp, f"{split} rows whose text differs from the post-editing files "
                                    f"({'skipped' if hter else 'no post-edit'})", bad)
     return out
@@ -133,7 +134,8 @@ def _gold_rows(root: Path, task: str, lp: str, label_suffix: str) -> list[tuple[
     src, mt, labels = text_lines(src_path), text_lines(mt_path), text_lines(label_path)
     if not len(src) == len(mt) == len(labels):
         raise InputError(f"{folder}: {len(src)} sources, {len(mt)} MT lines and {len(labels)} labels")
-    return [(s, m, number(v, f"{label_path}:{i + 1}"), f"test2022:{i}") for i, (s, m, v) in enumerate(zip(src, mt, labels))]
+    return [(s, m, number(v, f"{label_path}:{i + 1}"), f"test2022:{i}")
+            for i, (s, m, v) in enumerate(zip(src, mt, labels))]
 
 
 def _qe22_da_dev(root: Path, lp: str) -> list[tuple[str, str, float, str]]:

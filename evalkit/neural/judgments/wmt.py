@@ -101,7 +101,8 @@ _LANG = {"eng": "en", "ces": "cs", "hin": "hi", "jpn": "ja", "zho": "zh"}
 _ESA_FIELDS = 12
 
 
-def _esa_ratings(root: Path, lps: Sequence[str] | None, tally: Tally) -> dict[tuple[str, str, str, int], tuple[float, float]]:
+def _esa_ratings(root: Path, lps: Sequence[str] | None,
+                 tally: Tally) -> dict[tuple[str, str, str, int], tuple[float, float]]:
     """``{(lp, annotator, system, line): (score, end_time)}`` after the organisers' filters."""
     kept: dict[tuple[str, str, str, int], tuple[float, float]] = {}
     for wave in ESA_WAVES:
@@ -158,6 +159,9 @@ def read_esa_set(root: Path, lps: Sequence[str] | None, tally: Tally) -> list[Ju
         src, ref, hyps = lines(lp, "source"), lines(lp, "refA"), lines(lp, system)
         if hyps is None:
             tally.add("wmt24-esa", lp, f"skipped: rated system without an output file ({system})")
+            continue
+        if line == 0:
+            tally.add("wmt24-esa", lp, "skipped: ratings of the canary line")
             continue
         if not 0 < line < len(src) or len(hyps) != len(src) or len(ref) != len(src):
             raise InputError(f"{root / ESA}: {lp} {system} line {line} is outside the test set "
