@@ -17,7 +17,7 @@ is -1 for en-ru and numbers en-de newstest2021 twice).
 """
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +45,7 @@ def mqm_weight(category: str, severity: str) -> float:
 
 
 def vote_text(raters: dict[str, set[str]]) -> str | None:
-    """The text more raters saw than any other, or None when two variants tie (the text is unknown)."""
+    """The text more raters (or files) show than any other, or None when two variants tie (it is unknown)."""
     (first, n1), *rest = sorted(((t, len(r)) for t, r in raters.items()), key=lambda x: -x[1])[:2]
     return None if rest and rest[0][1] == n1 else first
 
@@ -230,21 +230,12 @@ def read_ted(root: Path, lp: str, tally: Tally) -> list[Judgment]:
 
 
 def read_ted_set(root: Path, lps: Sequence[str] | None, tally: Tally) -> list[Judgment]:
-    out = []
-    for lp in TED_PAIRS:
-        if wanted(lp, lps):
-            out += read_ted(root, lp, tally)
-    if wanted(TED_ENRU.lp, lps):
-        out += read_tsv_set(root, TED_ENRU, tally)
-    return out
+    out = [j for lp in TED_PAIRS if wanted(lp, lps) for j in read_ted(root, lp, tally)]
+    return out + (read_tsv_set(root, TED_ENRU, tally) if wanted(TED_ENRU.lp, lps) else [])
 
 
 def read_news_set(root: Path, lps: Sequence[str] | None, tally: Tally) -> list[Judgment]:
-    out = []
-    for spec in NEWS_TSVS:
-        if wanted(spec.lp, lps):
-            out += read_tsv_set(root, spec, tally)
-    return out
+    return [j for spec in NEWS_TSVS if wanted(spec.lp, lps) for j in read_tsv_set(root, spec, tally)]
 
 
 # --- BioMQM --------------------------------------------------------------------------------------
@@ -258,10 +249,9 @@ _BIO_HUMAN = ("reference", "reference_r1")
 def read_biomqm_dev(root: Path, lps: Sequence[str] | None, tally: Tally) -> list[Judgment]:
     """BioMQM en-es, the documents of its dev split only (the test documents are the span benchmark's).
 
-    Records carry ``SEG_ID``, but in about one record in seven the text is that of another segment of
-    the document while the errors are this slot's (their terms are absent from the text). A slot's
-    true source is the one most system files agree on, and a source belongs to the first slot that
-    holds it; records that disagree are skipped and counted (every error term of the kept records
+    Records carry ``SEG_ID``, but in about one record in six the text is that of another segment of the
+    document while the errors are this slot's (their terms are absent from the text). A slot's true
+    source is the one most system files agree on, and a source belongs to the first slot that holds it; records that disagree are skipped and counted (every error term of the kept records
     occurs in their target). A label is minus the weighted error count, averaged over a record's
     annotators.
     """
@@ -276,18 +266,14 @@ def read_biomqm_dev(root: Path, lps: Sequence[str] | None, tally: Tally) -> list
     if not files:
         raise InputError(f"{folder}: no BioMQM system files")
     records = {p.stem: _bio_records(p) for p in files}
-    votes: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    votes: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for system, recs in records.items():
         for i, r in enumerate(recs):
             try:
-                votes[(r["filename"], str(r["SEG_ID"]))][r["source"]] += 1
+                votes[(r["filename"], str(r["SEG_ID"]))][r["source"]].add(system)
             except (KeyError, TypeError):
                 raise InputError(f"{folder / system}.json: record {i}: no filename, SEG_ID or source") from None
-    slot_source: dict[tuple[str, str], str] = {}
-    for key, c in votes.items():
-        (first, n1), *rest = c.most_common(2)
-        if not rest or rest[0][1] < n1:
-            slot_source[key] = first
+    slot_source = {key: src for key, src in ((k, vote_text(v)) for k, v in votes.items()) if src is not None}
     first_slot: dict[tuple[str, str], str] = {}
     for doc, seg in sorted(slot_source, key=lambda k: (k[0], int(k[1]) if k[1].isdigit() else 0, k[1])):
         first_slot.setdefault((doc, slot_source[(doc, seg)]), seg)

@@ -7,10 +7,10 @@ normalised quotes and dashes). Both sets take ``src`` and ``hyp`` from the untok
 post-edit is as released (tokenised). ``mlqe-hter`` rows reuse the ``mlqe-da`` segment keys: they are
 the same sentences, so a split by segment holds both out together. test20 has DA but no post-edit here.
 
-WMT22 QE (dev sets, and the test sets with gold labels) adds new sentences for 12 DA pairs and 3 MQM
-pairs; rows whose (src, MT) is already in ``mlqe-da`` (DA) or ``news-mqm``/``ted-mqm`` (MQM) are
+WMT22 QE (dev sets, and the test sets with gold labels) adds new sentences for 13 DA pairs (en-yo has
+only test gold) and 3 MQM pairs; rows whose (src, MT) is already in ``mlqe-da`` (DA) or ``news-mqm``/``ted-mqm`` (MQM) are
 skipped and counted, and an item rated twice in one file is one row with the mean label. Its MQM
-labels are the organisers' 100 - weighted errors per 100 words (scale ``mqm-norm``, 100 = no error).
+labels are as released: 100 minus weighted errors per 100 words (scale ``mqm-norm``, 100 = no error).
 """
 from __future__ import annotations
 

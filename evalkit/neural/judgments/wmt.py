@@ -86,11 +86,7 @@ def read_wmt22_da(root: Path, lp: str, tally: Tally) -> list[Judgment]:
 
 
 def read_wmt22_da_set(root: Path, lps: Sequence[str] | None, tally: Tally) -> list[Judgment]:
-    out = []
-    for lp in WMT22_DA:
-        if wanted(lp, lps):
-            out += read_wmt22_da(root, lp, tally)
-    return out
+    return [j for lp in WMT22_DA if wanted(lp, lps) for j in read_wmt22_da(root, lp, tally)]
 
 
 # --- WMT24 ESA -----------------------------------------------------------------------------------
