@@ -3,8 +3,9 @@
 For each set and pair: rows, distinct source segments, systems, rows with a reference (or with a
 post-edit), label mean and sd, and the alignment check: Kendall tau-b of sentence chrF (sacrebleu
 defaults, against the reference, else the post-edit) with the label, beside the same tau when each
-hyp is scored against the text of another segment (the floor a misaligned set would sit on). Then
-what the readers skipped or settled by a rule. A pair is flagged when its tau is under 0.05 or within
+hyp is scored against the text of another segment (the floor a misaligned set would sit on); the
+same per group for pairs that pool a few campaigns (news-mqm: newstest2020 and 2021). Then what the
+readers skipped or settled by a rule. A pair is flagged when its tau is under 0.05 or within
 0.1 of its floor.
 
     python bench/check_judgments.py                    # every set
@@ -57,6 +58,18 @@ def table(rows: list[Judgment], check: dict[str, dict[str, float]]) -> list[str]
     return out
 
 
+def by_group(rows: list[Judgment]) -> str:
+    """The check again per standardisation group, for pairs that pool a few campaigns (2 to 5 groups)."""
+    groups: dict[str, set[str]] = defaultdict(set)
+    for j in rows:
+        groups[f"{j.dataset}:{j.lp}"].add(j.group)
+    pooled = {g for gs in groups.values() if 2 <= len(gs) <= 5 for g in gs}
+    check = alignment_check([j for j in rows if j.group in pooled], floor=True, by_group=True)
+    out = ["\n| group | rows | tau chrF | floor |", "|---|---|---|---|"]
+    out += [f"| {g} | {c['n']} | {c['tau']:.3f} | {c['tau_other_segment']:.3f} |" for g, c in check.items() if "tau" in c]
+    return "\n".join(out)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sets", nargs="+", default=list(SETS), choices=SETS)
@@ -70,6 +83,7 @@ def main() -> None:
     check = alignment_check(rows, floor=True)
     checked = (time.perf_counter() - wall, time.process_time() - cpu)
     print("\n".join(table(rows, check)))
+    print(by_group(rows))
     print(f"\n{len(rows)} judgments; loading {load[0]:.1f} s wall / {load[1]:.1f} s CPU, "
           f"alignment check {checked[0]:.1f} s wall / {checked[1]:.1f} s CPU\n")
     print("| skipped or settled by a rule | rows |\n|---|---|")

@@ -337,6 +337,7 @@ def test_alignment_check_uses_sacrebleu_chrf_and_reports_sets_without_text() -> 
     check = alignment_check(rows, floor=True)
     assert check["x:en-de"]["tau"] == pytest.approx(1.0) and check["x:en-de"]["n_compared"] == 3
     assert check["y:en-cs"] == {"n": 3}
+    assert set(alignment_check(rows, by_group=True)) == {"x:en-de", "y:en-cs"}
 
 
 def test_bad_input_is_one_clear_error(tmp_path: Path) -> None:

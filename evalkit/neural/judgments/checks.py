@@ -37,16 +37,18 @@ def _tau(hyps: Sequence[str], refs: Sequence[str], labels: Sequence[float]) -> f
     return float(kendalltau(sentence_chrf(hyps, refs), np.asarray(labels, dtype=np.float64)).statistic)
 
 
-def alignment_check(judgments: Sequence[Judgment], floor: bool = False) -> dict[str, dict[str, float]]:
-    """Per ``"dataset:lp"``: ``n``, and where there is text to compare (``refs[0]``, else the post-edit)
-    ``n_compared`` and ``tau``, the Kendall tau-b of sentence chrF (sacrebleu defaults) against the label.
+def alignment_check(judgments: Sequence[Judgment], floor: bool = False,
+                    by_group: bool = False) -> dict[str, dict[str, float]]:
+    """Per ``"dataset:lp"`` (per ``group`` with ``by_group``): ``n``, and where there is text to compare
+    (``refs[0]``, else the post-edit) ``n_compared`` and ``tau``, the Kendall tau-b of sentence chrF
+    (sacrebleu defaults) against the label.
 
     With ``floor``, also ``tau_other_segment``: the same with each hyp scored against the text of a
     segment half the set away (on at most ``FLOOR_ROWS`` rows).
     """
     groups: dict[str, list[Judgment]] = defaultdict(list)
     for j in judgments:
-        groups[f"{j.dataset}:{j.lp}"].append(j)
+        groups[j.group if by_group else f"{j.dataset}:{j.lp}"].append(j)
     out: dict[str, dict[str, float]] = {}
     for key in sorted(groups):
         rows = groups[key]
