@@ -218,14 +218,10 @@ def run(cfg: E5TrainConfig, base: Path) -> dict:
     judgments = load_judgments(data_root, sorted(set(cfg.ref_sets) | set(cfg.qe_sets)))
     _log(f"{len(judgments)} judgments read; checking each set's alignment against sentence chrF")
     alignment = check_alignment(judgments, cfg.min_alignment_tau)
-    examples = from_judgments(judgments, cfg.dev_percent)
-
-    def model_examples(sets: list[str], need_ref: bool) -> list[E5Example]:
-        rows = [e for e in examples if e.dataset in sets and (e.ref is not None or not need_ref)]
-        return standardise(balance(rows, cfg.caps, cfg.cap, cfg.dev_percent, cfg.seed))
-
-    ref_examples = model_examples(cfg.ref_sets, need_ref=True)
-    qe_examples = model_examples(cfg.qe_sets, need_ref=False)
+    # One balanced draw per (data set, pair) serves both models, so they share the encoded texts.
+    examples = balance(from_judgments(judgments, cfg.dev_percent), cfg.caps, cfg.cap, cfg.dev_percent, cfg.seed)
+    ref_examples = standardise([e for e in examples if e.dataset in cfg.ref_sets and e.ref is not None])
+    qe_examples = standardise([e for e in examples if e.dataset in cfg.qe_sets])
     report: dict = {"config": asdict(cfg), "alignment": alignment,
                     "data": {"ref": summary(ref_examples), "qe": summary(qe_examples)}}
     _log(f"examples: ref {len(ref_examples)}, qe {len(qe_examples)}")
