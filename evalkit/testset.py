@@ -10,7 +10,8 @@ from evalkit.io.validate import check_hypotheses, check_references, join_streams
 
 @dataclass
 class TestSet:
-    """Aligned segments: references (k streams of n), optional sources, and n hypotheses per system."""
+    """Aligned segments: references (k streams of n, or none for quality estimation), optional sources,
+    and n hypotheses per system."""
 
     refs: list[list[str]]
     systems: dict[str, list[str]]
@@ -32,7 +33,10 @@ class TestSet:
             if len(hyps) != n:
                 raise InputError(f"system {name!r} has {len(hyps)} segments but {names[0]!r} has {n}")
             self.systems[name] = hyps
-        self.refs = check_references(self.refs, n)
+        self.refs = check_references(self.refs, n) if self.refs else []
+        if not self.refs and self.srcs is None:
+            raise InputError("no references and no source given: use -r/--ref, or -s/--src with a reference-free "
+                             "(quality estimation) metric")
         if self.srcs is not None and len(self.srcs) != n:
             raise InputError(f"source has {len(self.srcs)} segments but hypotheses have {n}")
         if not self.ids:
@@ -53,7 +57,11 @@ class TestSet:
         )
 
     def __len__(self) -> int:
-        return len(self.refs[0])
+        return len(next(iter(self.systems.values())))
+
+    @property
+    def has_references(self) -> bool:
+        return bool(self.refs)
 
     def segment_refs(self, i: int) -> list[str]:
         return [stream[i] for stream in self.refs if stream[i] is not None]

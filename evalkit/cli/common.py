@@ -57,7 +57,8 @@ def add_metric_args(p: argparse.ArgumentParser, default: list[str]) -> None:
     g.add_argument("--model-path", metavar="DIR", default=None,
                    help="neural metrics: a local copy of the encoder (default: the packaged one; also EVALKIT_ENCODER)")
     g.add_argument("--neural-dtype", choices=["fp32", "int8"], default=None,
-                   help="comet-minilm: fp32, or int8 dynamic quantisation of the encoder (faster on a CPU)")
+                   help="comet-minilm, comet-e5, comet-e5-qe: fp32, or int8 dynamic quantisation of the encoder "
+                        "(faster on a CPU)")
     g.add_argument("--neural-cache", metavar="DIR|off", default=None,
                    help="neural metrics: embedding cache folder (default ~/.cache/evalkit, or EVALKIT_CACHE_DIR); off disables")
     g.add_argument("--batch-size", type=int, default=None, help="neural metrics: texts per batch (default 64)")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from evalkit.cluster.runner import Runner
 from evalkit.cluster.shards import FORMATS, Shard, file_format, index_file, list_files
 from evalkit.errors import InputError
-from evalkit.io.loader import build_testset, system_names
+from evalkit.io.loader import build_testset, check_text_inputs, system_names
 from evalkit.io.records import Columns, Records, concat_records
 from evalkit.io.validate import check_same_length
 from evalkit.spans.pipeline import CHUNK
@@ -123,8 +123,8 @@ def resolve(runner: Runner, spec: InputSpec) -> Inputs:
     absolute = [os.path.abspath(os.path.expanduser(a)) for a in args]
     listed = runner.map(list_files, [(a,) for a in absolute], "evalkit-list")
     fmt = file_format(listed[0][0], given)
-    if fmt == "text" and not spec.ref:
-        raise InputError("no references given (use -r/--ref; repeat it for several references)")
+    if fmt == "text":
+        check_text_inputs(spec.ref, spec.src)
     for arg, files in zip(args[:len(spec.hyp)], listed):
         kinds = sorted({file_format(f, given) for f in files})
         if kinds != [fmt]:

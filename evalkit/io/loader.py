@@ -81,12 +81,18 @@ def load_testset(
     if fmt in ("jsonl", "tsv", "dataset"):
         hyps: list[Any] = [_read_records(path, fmt, columns, split) for path in hyp_paths]
     else:
-        if not ref_paths:
-            raise InputError("no references given (use -r/--ref; repeat it for several references)")
+        check_text_inputs(ref_paths, src_path)
         hyps = [read_lines(p) for p in hyp_paths]
     refs = [read_lines(p) for p in ref_paths]
     srcs = read_lines(src_path) if src_path else None
     return build_testset(sys_names, hyp_paths, hyps, ref_paths, refs, src_path, srcs)
+
+
+def check_text_inputs(ref_paths: Sequence[str | Path], src_path: str | Path | None) -> None:
+    """Plain-text systems need references, or a source for a reference-free metric."""
+    if not ref_paths and not src_path:
+        raise InputError("no references given (use -r/--ref; repeat it for several references), and no source "
+                         "(-s/--src) for a reference-free metric")
 
 
 def build_testset(
@@ -119,8 +125,7 @@ def build_testset(
         if not src_path:
             srcs = srcs_read
     else:
-        if not ref_paths:
-            raise InputError("no references given (use -r/--ref; repeat it for several references)")
+        check_text_inputs(ref_paths, src_path)
         systems = {name: lines for name, lines in zip(names, hyps)}  # type: ignore[misc]
         streams = list(refs)
     named: dict[str, Sequence[str]] = {str(p): systems[n] for n, p in zip(names, hyp_paths)}

@@ -24,6 +24,8 @@ class Metric(ABC):
     display: ClassVar[str]
     higher_is_better: ClassVar[bool] = True
     needs_source: ClassVar[bool] = False
+    reads_source: ClassVar[bool] = False  # uses the source when given (implied by needs_source)
+    needs_reference: ClassVar[bool] = True
     # Rows are integer counts: partial sums add up exactly in any order, so a Dask run may sum each partition
     # on its worker and still get the single-process corpus score bit for bit.
     integer_stats: ClassVar[bool] = False

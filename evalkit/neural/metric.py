@@ -58,8 +58,8 @@ def shared_model(key: tuple[str, ...], load: Callable[[], Any]) -> Any:
         return _MODELS[key]
 
 
-class _EmbeddingMetric(SegmentScoreMetric):
-    """Shared plumbing: lazy model, cached embeddings, multi-reference averaging, notes for the result."""
+class NeuralMetric(SegmentScoreMetric):
+    """What every neural metric shares: batch size, the on-disk cache, progress, notes for the result."""
 
     in_process: ClassVar[bool] = True
 
@@ -76,6 +76,43 @@ class _EmbeddingMetric(SegmentScoreMetric):
         self.info = PredictInfo()
         self.warnings: list[str] = []
         self._nrefs: int | None = None
+
+    def vector_cache(self) -> VectorCache | None:
+        if self.cache_dir is not None and self._cache is None:
+            try:
+                self._cache = VectorCache(self.cache_dir)
+            except OSError as exc:
+                raise InputError(f"{self.cache_dir}: cannot use it as the neural cache ({exc}); "
+                                 "give another folder with --neural-cache DIR or turn it off with --neural-cache off") from None
+        return self._cache
+
+    def warn(self, warning: str | None) -> None:
+        if warning and warning not in self.warnings:
+            self.warnings.append(warning)
+            print(f"evalkit: warning: {warning}", file=sys.stderr)
+
+    def part_state(self) -> Any:
+        return {"nrefs": self._nrefs, "info": asdict(self.info), "warnings": list(self.warnings)}
+
+    def merge_part_state(self, state: Any) -> None:
+        if not state:
+            return
+        if state["nrefs"] is not None:
+            self._nrefs = max(self._nrefs or 0, int(state["nrefs"]))
+        self.info.add(PredictInfo(**state["info"]))
+        self.warnings.extend(w for w in state["warnings"] if w not in self.warnings)
+
+    @property
+    def notes(self) -> list[str]:
+        out = list(self.warnings)
+        if self.info.truncated:
+            out.append(f"{self.name}: {self.info.truncated} of {self.info.computed} embedded texts were longer than "
+                       f"the model's maximum length and were truncated")
+        return out
+
+
+class _EmbeddingMetric(NeuralMetric):
+    """Sentence vectors per text (cached), then a score per aligned hypothesis/reference(/source) pair."""
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -103,33 +140,8 @@ class _EmbeddingMetric(SegmentScoreMetric):
         nrefs = f"nrefs:{self._nrefs}|" if self._nrefs is not None else ""
         return f"{nrefs}{bootstrap_fields(bootstrap)}{self._signature_fields()}"
 
-    def part_state(self) -> Any:
-        return {"nrefs": self._nrefs, "info": asdict(self.info), "warnings": list(self.warnings)}
-
-    def merge_part_state(self, state: Any) -> None:
-        if not state:
-            return
-        if state["nrefs"] is not None:
-            self._nrefs = max(self._nrefs or 0, int(state["nrefs"]))
-        self.info.add(PredictInfo(**state["info"]))
-        self.warnings.extend(w for w in state["warnings"] if w not in self.warnings)
-
-    @property
-    def notes(self) -> list[str]:
-        out = list(self.warnings)
-        if self.info.truncated:
-            out.append(f"{self.name}: {self.info.truncated} of {self.info.computed} embedded texts were longer than "
-                       f"the model's maximum length and were truncated")
-        return out
-
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        if self.cache_dir is not None and self._cache is None:
-            try:
-                self._cache = VectorCache(self.cache_dir)
-            except OSError as exc:
-                raise InputError(f"{self.cache_dir}: cannot use it as the neural cache ({exc}); "
-                                 "give another folder with --neural-cache DIR or turn it off with --neural-cache off") from None
-        vectors, info = predict(list(texts), self._embed_batch, signature=self._cache_signature(), cache=self._cache,
+        vectors, info = predict(list(texts), self._embed_batch, signature=self._cache_signature(), cache=self.vector_cache(),
                                 batch_size=self.batch_size, progress=self.progress, description=f"{self.name}")
         self.info.add(info)
         return vectors
@@ -137,10 +149,7 @@ class _EmbeddingMetric(SegmentScoreMetric):
     def prepare(self, refs: Sequence[Sequence[str]], srcs: Sequence[str] | None = None) -> Any:
         streams = [list(stream) for stream in refs]
         self._nrefs = len(streams)
-        warning = language_warning(self.name, self.trg_lang, [t for t in (streams[0] if streams else []) if t])
-        if warning and warning not in self.warnings:
-            self.warnings.append(warning)
-            print(f"evalkit: warning: {warning}", file=sys.stderr)
+        self.warn(language_warning(self.name, self.trg_lang, [t for t in (streams[0] if streams else []) if t]))
         embedded = [self.embed([t if t is not None else "" for t in s]) for s in streams]
         masks = [np.array([t is not None for t in s]) for s in streams]
         src = self.embed(list(srcs)) if srcs is not None and self._wants_source() else None

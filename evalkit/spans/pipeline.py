@@ -254,6 +254,8 @@ def annotate_testset(testset: TestSet, mode: str = "post-edit",
     In reference mode the other systems' outputs of each segment are the consensus evidence.
     """
     mode = _mode(mode)
+    if not testset.has_references:
+        raise InputError(f"--spans {mode} aligns the MT with a reference; none was given (-r/--ref)")
     refs = [testset.segment_refs(i) for i in range(len(testset))]
     if mode == "post-edit":
         return {name: [spans_post_edit(h, r) for h, r in zip(hyps, refs)] for name, hyps in testset.systems.items()}
