@@ -18,7 +18,6 @@ import json
 from collections import OrderedDict
 from collections.abc import Sequence
 from importlib.metadata import version
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -26,7 +25,14 @@ import numpy as np
 from evalkit import __version__
 from evalkit.errors import InputError, ModelError
 from evalkit.metrics.base import bootstrap_fields
-from evalkit.neural.metric import DTYPES, WEIGHTS_DIR, NeuralMetric, _threads, shared_model
+from evalkit.neural.metric import (
+    NeuralMetric,
+    _threads,
+    check_dtype,
+    shared_estimator,
+    shared_model,
+    trained_estimator,
+)
 from evalkit.neural.predict import predict
 
 MEMO_LIMIT = 50_000  # reference/source states kept per run (~20-60 kB each)
@@ -40,19 +46,9 @@ class _E5Metric(NeuralMetric):
     def __init__(self, neural_dtype: str = "fp32", batch_size: int = 32, neural_cache: str | None = None,
                  trg_lang: str = "", weights_dir: str | None = None, progress: bool | None = None) -> None:
         super().__init__(batch_size, neural_cache, trg_lang, progress)
-        if neural_dtype not in DTYPES:
-            raise InputError(f"{self.name}: dtype must be one of {', '.join(DTYPES)}, got {neural_dtype!r}")
-        self.dtype = neural_dtype
-        self.weights_dir = Path(weights_dir) if weights_dir else WEIGHTS_DIR
-        from evalkit.neural.encoder import file_sha256
-        from evalkit.neural.model import EstimatorConfig, model_files
-
-        cfg_path, w_path = model_files(self.weights_dir, self.name)
-        if not cfg_path.is_file() or not w_path.is_file():
-            raise ModelError(f"{self.weights_dir}: the trained {self.name} weights are missing ({w_path.name}); "
-                             "reinstall evalkit or train them with `evalkit train-metric --config configs/train-comet-e5.toml`")
-        self.config = EstimatorConfig.load(cfg_path)
-        self.model_checksum = file_sha256(w_path)[:12]
+        self.dtype = check_dtype(self.name, neural_dtype)
+        self.weights_dir, self.config, self.model_checksum = trained_estimator(self.name, weights_dir,
+                                                                               "configs/train-comet-e5.toml")
         self._head: Any = None
         self._tuned: dict[str, Any] = {}
         self._enc: Any = None
@@ -63,10 +59,7 @@ class _E5Metric(NeuralMetric):
     # --- model, loaded on first use (a fully cached run loads nothing) ---------------------------------
     def _estimator(self) -> Any:
         if self._head is None:
-            from evalkit.neural.model import load_estimator
-
-            self._head, self._tuned = shared_model(("estimator", str(self.weights_dir), self.name, self.model_checksum),
-                                                   lambda: load_estimator(self.weights_dir, self.name))
+            self._head, self._tuned = shared_estimator(self.weights_dir, self.name, self.model_checksum)
         return self._head
 
     def _encoder(self) -> Any:

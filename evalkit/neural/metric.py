@@ -58,6 +58,32 @@ def shared_model(key: tuple[str, ...], load: Callable[[], Any]) -> Any:
         return _MODELS[key]
 
 
+def check_dtype(metric: str, dtype: str) -> str:
+    if dtype not in DTYPES:
+        raise InputError(f"{metric}: dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    return dtype
+
+
+def trained_estimator(metric: str, weights_dir: str | None, train_config: str) -> tuple[Path, Any, str]:
+    """The folder, config and weights checksum of a trained estimator; a one-line error when they are missing."""
+    from evalkit.neural.encoder import file_sha256
+    from evalkit.neural.model import EstimatorConfig, model_files
+
+    folder = Path(weights_dir) if weights_dir else WEIGHTS_DIR
+    cfg_path, w_path = model_files(folder, metric)
+    if not cfg_path.is_file() or not w_path.is_file():
+        raise ModelError(f"{folder}: the trained {metric} weights are missing ({w_path.name}); "
+                         f"reinstall evalkit or train them with `evalkit train-metric --config {train_config}`")
+    return folder, EstimatorConfig.load(cfg_path), file_sha256(w_path)[:12]
+
+
+def shared_estimator(folder: Path, metric: str, checksum: str) -> tuple[Any, dict[str, Any]]:
+    """The trained head and any fine-tuned encoder tensors, loaded once per process."""
+    from evalkit.neural.model import load_estimator
+
+    return shared_model(("estimator", str(folder), metric, checksum), lambda: load_estimator(folder, metric))
+
+
 class NeuralMetric(SegmentScoreMetric):
     """What every neural metric shares: batch size, the on-disk cache, progress, notes for the result."""
 
@@ -184,20 +210,12 @@ class CometMiniLM(_EmbeddingMetric):
                  neural_cache: str | None = None, trg_lang: str = "", weights_dir: str | None = None,
                  progress: bool | None = None) -> None:
         super().__init__(batch_size, neural_cache, trg_lang, progress)
-        if neural_dtype not in DTYPES:
-            raise InputError(f"{self.name}: dtype must be one of {', '.join(DTYPES)}, got {neural_dtype!r}")
-        self.dtype = neural_dtype
-        self.model_path = model_path
-        self.weights_dir = Path(weights_dir) if weights_dir else WEIGHTS_DIR
-        from evalkit.neural.encoder import file_sha256, locate_encoder
-        from evalkit.neural.model import EstimatorConfig, model_files
+        from evalkit.neural.encoder import locate_encoder
 
-        cfg_path, w_path = model_files(self.weights_dir, self.name)
-        if not cfg_path.is_file() or not w_path.is_file():
-            raise ModelError(f"{self.weights_dir}: the trained {self.name} weights are missing ({w_path.name}); "
-                             "reinstall evalkit or train them with `evalkit train-metric --config configs/train-metric.toml`")
-        self.config = EstimatorConfig.load(cfg_path)
-        self.model_checksum = file_sha256(w_path)[:12]
+        self.dtype = check_dtype(self.name, neural_dtype)
+        self.model_path = model_path
+        self.weights_dir, self.config, self.model_checksum = trained_estimator(self.name, weights_dir,
+                                                                               "configs/train-metric.toml")
         self.location = locate_encoder(self.config.encoder, model_path)
         self._head: Any = None
         self._tuned: dict[str, Any] = {}
@@ -206,10 +224,7 @@ class CometMiniLM(_EmbeddingMetric):
     def _estimator(self) -> Any:
         """The trained head, loaded on first use (cheap: a cached run needs nothing else)."""
         if self._head is None:
-            from evalkit.neural.model import load_estimator
-
-            self._head, self._tuned = shared_model(("estimator", str(self.weights_dir), self.name, self.model_checksum),
-                                                   lambda: load_estimator(self.weights_dir, self.name))
+            self._head, self._tuned = shared_estimator(self.weights_dir, self.name, self.model_checksum)
         return self._head
 
     def _encoder(self) -> Any:

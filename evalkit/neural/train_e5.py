@@ -9,7 +9,6 @@ do not correlate with it at all is misaligned and stops the run. WMT23, the test
 """
 from __future__ import annotations
 
-import copy
 import random
 import sys
 import time
@@ -20,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from evalkit.config import load_dataclass, resolve_path
 from evalkit.errors import InputError
 from evalkit.neural.e5data import E5Example, balance, from_judgments, standardise, summary
 from evalkit.neural.e5store import FeatureStore, build_store
+from evalkit.neural.fit import fit
 from evalkit.neural.judgments.checks import sentence_chrf
 from evalkit.neural.model import Estimator, EstimatorConfig, save_estimator
 
@@ -152,32 +151,13 @@ def predict(model: Estimator, data: Batches, batch_size: int = 2048) -> np.ndarr
 
 def train_head(model: Estimator, train: Batches, dev: Batches, cfg: E5TrainConfig, label: str) -> tuple[Estimator, dict]:
     """Adam on MSE; the epoch with the best mean dev Kendall tau over (data set, pair) is kept."""
-    gen = torch.Generator().manual_seed(cfg.seed)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    best: tuple[float, dict, dict] | None = None
-    history = []
-    for epoch in range(1, cfg.epochs + 1):
-        model.train()
-        perm = torch.randperm(len(train), generator=gen)
-        total = 0.0
-        for start in range(0, len(train), cfg.batch_size):
-            idx = perm[start:start + cfg.batch_size]
-            loss = nn.functional.mse_loss(model(*train.take(idx)), train.y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(idx)
+
+    def evaluate() -> tuple[float, dict]:
         corr = correlations(predict(model, dev), dev.examples)
-        history.append({"epoch": epoch, "train_mse": total / len(train), "dev_kendall": corr["all"]["kendall"],
-                        "dev_pairwise": corr["all"]["pairwise"]})
-        _log(f"{label} epoch {epoch}: train mse {total / len(train):.4f}, dev tau {corr['all']['kendall']:.4f}, "
-             f"pairwise {corr['all']['pairwise']}")
-        if best is None or corr["all"]["kendall"] > best[0]:
-            best = (corr["all"]["kendall"], copy.deepcopy(model.state_dict()), {"epoch": epoch, "dev": corr})
-    assert best is not None
-    model.load_state_dict(best[1])
-    model.eval()
-    return model, {**best[2], "history": history}
+        return corr["all"]["kendall"], corr
+
+    return fit(model, train.take, train.y, evaluate, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
+               seed=cfg.seed, log=_log, label=label)
 
 
 def align_stats(data: Batches) -> tuple[list[float], list[float]]:
