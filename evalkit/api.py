@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from evalkit.errors import InputError
-from evalkit.metrics import build_metric, resolve_name
-from evalkit.results import MetricScore, Result, SegmentResult, SystemResult
+from evalkit.metrics import Metric, build_metric, resolve_name
+from evalkit.results import MetricScore, Result, SegmentResult, Span, SystemResult
 from evalkit.stats.resample import SACREBLEU_SEED, Resampler, bootstrap_interval
 from evalkit.stats.table import SegmentTable, compute_table
 from evalkit.testset import TestSet
@@ -22,6 +22,30 @@ def build_metrics(names: Sequence[str], options: dict[str, Any] | None = None) -
         key = resolve_name(name)
         metrics[key] = build_metric(key, options)
     return metrics
+
+
+def check_bootstrap(confidence: bool, n_bootstrap: int, seed: int | None) -> None:
+    if confidence and n_bootstrap < 2:
+        raise InputError(f"--n-bootstrap must be at least 2 for a confidence interval, got {n_bootstrap}")
+    if seed is not None and seed < 0:
+        raise InputError(f"--seed must be a non-negative integer, got {seed}")
+
+
+def metric_score(metric: Metric, sums: np.ndarray, stats: np.ndarray | None = None,
+                 resampler: Resampler | None = None) -> MetricScore:
+    """The corpus score from summed statistics, with a bootstrap interval when ``resampler`` is given (it needs the
+    rows, ``stats``). A Dask run that only gathered partition sums calls it with ``sums`` alone."""
+    ms = MetricScore(
+        score=metric.corpus_score(sums),
+        signature=metric.signature((resampler.n_samples, resampler.seed) if resampler is not None else None),
+        higher_is_better=metric.higher_is_better,
+    )
+    if resampler is not None:
+        if stats is None:
+            raise ValueError("a bootstrap interval needs the statistics rows")
+        iv = bootstrap_interval(metric, stats, resampler)
+        ms.ci, ms.ci_mean, ms.ci_half_width = [iv.low, iv.high], iv.mean, iv.half_width
+    return ms
 
 
 def score(
@@ -65,37 +89,23 @@ def assemble(
     n_bootstrap: int = 1000,
     seed: int | None = SACREBLEU_SEED,
     spans: str | None = None,
+    span_lists: dict[str, list[list[Span]]] | None = None,
 ) -> Result:
-    if confidence and n_bootstrap < 2:
-        raise InputError(f"--n-bootstrap must be at least 2 for a confidence interval, got {n_bootstrap}")
-    if seed is not None and seed < 0:
-        raise InputError(f"--seed must be a non-negative integer, got {seed}")
+    """Results from a computed statistics table. ``span_lists`` are spans already found (on Dask workers);
+    without them, ``spans`` finds them here."""
+    check_bootstrap(confidence, n_bootstrap, seed)
     resampler = Resampler(len(testset), n_bootstrap, seed) if confidence else None
-    span_lists = None
-    span_sig: str | None = None
-    if spans == "xcomet":
-        from evalkit.neural.comet.spans import annotate_xcomet
+    if spans and span_lists is None:
+        from evalkit.spans.pipeline import annotate_testset
 
-        span_lists, span_sig = annotate_xcomet(testset, table.metrics)
-    elif spans:
-        from evalkit.spans.pipeline import annotate_testset, span_signature
-
-        span_lists, span_sig = annotate_testset(testset, mode=spans), span_signature(spans)
+        span_lists = annotate_testset(testset, mode=spans, metrics=table.metrics)
     systems: list[SystemResult] = []
     for sys_name, hyps in testset.systems.items():
         scores: dict[str, MetricScore] = {}
         seg_scores: dict[str, np.ndarray] = {}
         for key, metric in table.metrics.items():
             stats = table.stats[(sys_name, key)]
-            ms = MetricScore(
-                score=metric.corpus_score(stats.sum(axis=0)),
-                signature=metric.signature((n_bootstrap, seed) if resampler is not None else None),
-                higher_is_better=metric.higher_is_better,
-            )
-            if resampler is not None:
-                iv = bootstrap_interval(metric, stats, resampler)
-                ms.ci, ms.ci_mean, ms.ci_half_width = [iv.low, iv.high], iv.mean, iv.half_width
-            scores[key] = ms
+            scores[key] = metric_score(metric, stats.sum(axis=0), stats, resampler)
             seg_scores[key] = metric.segment_scores(stats)
         segments = []
         for i, hyp in enumerate(hyps):
@@ -108,11 +118,11 @@ def assemble(
             )
             segments.append(seg)
         result = SystemResult(sys_name, scores, segments)
-        if span_lists is not None:
-            from evalkit.spans.pipeline import attach_spans
+        if spans and span_lists is not None:
+            from evalkit.spans.pipeline import attach_spans, span_signature
 
             attach_spans(result, span_lists[sys_name])
-            result.span_signature = span_sig
+            result.span_signature = span_signature(spans, metrics=table.metrics)
         systems.append(result)
     metric_notes = [n for m in table.metrics.values() for n in getattr(m, "notes", [])]
     return Result(systems, notes=list(testset.notes) + metric_notes)

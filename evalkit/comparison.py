@@ -261,6 +261,7 @@ def compare(
     spans: str | None = None,
     workers: int | None = None,
     table: SegmentTable | None = None,
+    span_lists: dict[str, list[list[Any]]] | None = None,
     progress: Callable[[str, str], None] | None = None,
 ) -> Comparison:
     """Compare systems pairwise on every metric.
@@ -274,7 +275,8 @@ def compare(
     P-values are Holm-corrected within each (metric, test) family of pairs. ``spans`` ("post-edit" or
     "reference") adds span error rates per 100 MT words by severity. ``ties="strict"`` counts resampled
     differences equal to the observed one as less extreme, as sacrebleu does (see
-    :mod:`evalkit.stats.significance`); the default counts them as at least as extreme.
+    :mod:`evalkit.stats.significance`); the default counts them as at least as extreme. ``table`` and
+    ``span_lists`` given (by a Dask run) are used instead of computing them here.
     """
     if testset is None:
         ref_streams = refs if refs is not None else []
@@ -348,7 +350,7 @@ def compare(
 
     rates: dict[str, dict[str, float]] = {}
     if spans:
-        rates = _span_rates(testset, table, spans)
+        rates = _span_rates(testset, table, spans, span_lists)
     if baseline is not None:
         notes.append("clusters need every pair: run without a baseline (all pairs) to get them")
     settings = {
@@ -369,11 +371,12 @@ def compare(
     return Comparison(result_systems, pair_results, cluster_sets, infos, settings, notes)
 
 
-def _span_rates(testset: TestSet, table: SegmentTable, mode: str) -> dict[str, dict[str, float]]:
+def _span_rates(testset: TestSet, table: SegmentTable, mode: str,
+                span_lists: dict[str, list[list[Any]]] | None = None) -> dict[str, dict[str, float]]:
     """Span error rates from the same span pipeline ``evalkit score --spans`` uses."""
     from evalkit.api import assemble
 
-    result = assemble(testset, table, spans=mode)
+    result = assemble(testset, table, spans=mode, span_lists=span_lists)
     out = {}
     for sys_res in result.systems:
         severities = [sp.severity for seg in sys_res.segments for sp in (seg.spans or [])]

@@ -12,6 +12,11 @@ DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "default.toml"
 T = TypeVar("T")
 
 
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """A whole TOML file; a missing or invalid file is an input error."""
+    return _read_toml(Path(path))
+
+
 def _read_toml(p: Path) -> dict[str, Any]:
     if not p.is_file():
         raise InputError(f"{p}: no such config file")

@@ -8,3 +8,7 @@ class InputError(ValueError):
 
 class ModelError(RuntimeError):
     """A neural model cannot be loaded (missing package, no local copy, hub switched off)."""
+
+
+class ClusterError(RuntimeError):
+    """The Dask cluster cannot run the job (no scheduler there, no workers, workers with another evalkit)."""

@@ -104,7 +104,7 @@ def test_invalid_utf8_gives_file_byte_offset_and_line(tmp_path: Path) -> None:
         (REF_1, "got a list of strings where a list of reference streams was expected; wrap it"),
         ([REF_1, "The dog"], "stream 2 is str"),
         ([[1, 2, 3]], "stream 1 segment 1 is int"),
-        ([], "non-empty list of reference streams"),
+        ([], "no references and no source given"),
         ([REF_1[:2]], "references have 2 segments but hypotheses have 3"),
         ([REF_1, REF_2[:2]], "streams have different lengths"),
         ([[None, "b", "c"]], "segment 1 has no reference in any stream"),

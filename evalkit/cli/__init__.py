@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from evalkit import __version__
-from evalkit.errors import InputError, ModelError
+from evalkit.errors import ClusterError, InputError, ModelError
 
 # subcommand -> module with ``add_parser(subparsers)`` and ``run(args) -> int``
 COMMANDS: dict[str, str] = {
@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (InputError, ModelError) as exc:
+    except (InputError, ModelError, ClusterError) as exc:
         print(f"evalkit: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -57,8 +57,8 @@ def add_metric_args(p: argparse.ArgumentParser, default: list[str]) -> None:
     g.add_argument("--model-path", metavar="DIR", default=None,
                    help="neural metrics: a local copy of the encoder (default: the packaged one; also EVALKIT_ENCODER)")
     g.add_argument("--neural-dtype", choices=["fp32", "int8", "bf16", "fp16"], default=None,
-                   help="comet-minilm: fp32, or int8 dynamic quantisation of the encoder (faster on a CPU); "
-                        "comet also bf16/fp16 on a GPU")
+                   help="comet-minilm, comet-e5, comet-e5-qe: fp32, or int8 dynamic quantisation of the encoder "
+                        "(faster on a CPU); comet also bf16/fp16 on a GPU")
     g.add_argument("--comet-checkpoint", metavar="PATH", default=None,
                    help="-m comet: an Unbabel COMET model folder (checkpoints/model.ckpt + hparams.yaml: COMET-22, "
                         "CometKiwi, XCOMET, ...) or its .ckpt; run offline by evalkit")
@@ -73,7 +73,36 @@ def add_output_args(p: argparse.ArgumentParser, formats: list[str]) -> None:
     g = p.add_argument_group("output")
     g.add_argument("--format", "-f", choices=formats, default=None, help="output format (default text)")
     g.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
-    g.add_argument("--workers", type=int, default=None, help="processes for lexical metrics (default: all cores)")
+    g.add_argument("--workers", type=int, default=None,
+                   help="processes for lexical metrics (default: all cores; with --cluster, the cluster's workers)")
+
+
+def add_cluster_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("cluster (Dask)")
+    g.add_argument("--cluster", metavar="ADDRESS", default=None,
+                   help="run on Dask: local (one worker per core), local:N, or a scheduler such as tcp://host:8786; "
+                        "inputs (a file, a directory or a quoted glob of shards) are read in partitions by the "
+                        "workers, and the numbers are a single process's; score -o DIR/ (or -f parquet) writes the "
+                        "segments as one file per partition, and a rerun resumes (default $EVALKIT_CLUSTER; none: off)")
+    g.add_argument("--partition-rows", type=int, default=None, metavar="N",
+                   help="segments per partition (default: about 64 partitions, 1,000 to 10,000 segments each)")
+
+
+def cluster_address(opts: dict[str, Any]) -> str | None:
+    """The Dask address for a command that has ``--cluster`` (flag, config or ``$EVALKIT_CLUSTER``), else None."""
+    if "cluster" not in opts:
+        return None
+    from evalkit.cluster.connect import cluster_address as address
+
+    return address(opts.get("cluster"))
+
+
+def parts_target(opts: dict[str, Any]) -> tuple[str, str] | None:
+    """``(DIR, jsonl|parquet)`` when a Dask run writes its segments as partitions into ``-o DIR``."""
+    from evalkit.cluster.parts import parts_format
+
+    fmt = parts_format(opts.get("output"), str(opts.get("format")), cluster_address(opts) is not None)
+    return (str(opts["output"]), fmt) if fmt else None
 
 
 def merged(args: argparse.Namespace, section: str, defaults: dict[str, Any]) -> dict[str, Any]:
@@ -104,11 +133,25 @@ def use_default_run(args: argparse.Namespace, usage: str) -> None:
         args.config = str(DEFAULT_CONFIG)
 
 
-def score_from_opts(opts: dict[str, Any]) -> Any:
-    """``evalkit.score`` on merged options: the one place the score-like commands turn flags into a run."""
+def score_from_opts(opts: dict[str, Any], parts: tuple[str, str] | None = None, status: Any = None) -> Any:
+    """``evalkit.score`` on merged options: the one place the score-like commands turn flags into a run.
+
+    With a cluster address the run is distributed; ``parts`` (directory, format) then receives the segments, and
+    ``status`` (a ``busy`` spinner) counts the partitions.
+    """
+    spans = opts.get("spans")
+    address = cluster_address(opts)
+    if address:
+        from evalkit.cluster.run import score_distributed
+
+        return score_distributed(
+            address, input_spec(opts), opts["metrics"], metric_options(opts),
+            confidence=bool(opts.get("confidence")), n_bootstrap=int(opts["n_bootstrap"]), seed=opts.get("seed"),
+            spans=None if spans in (None, "none") else spans, parts=parts, partition_rows=opts.get("partition_rows"),
+            progress=partition_progress(status),
+        )
     from evalkit.api import score
 
-    spans = opts.get("spans")
     return score(
         testset=testset_from(opts),
         metrics=opts["metrics"],
@@ -133,22 +176,41 @@ def metric_options(opts: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def testset_from(opts: dict[str, Any]) -> TestSet:
-    hyps = opts.get("hyp") or []
-    refs = opts.get("ref") or []
-    if isinstance(hyps, str):
-        hyps = [hyps]
-    if isinstance(refs, str):
-        refs = [refs]
-    cols = Columns(
+def _paths(opts: dict[str, Any], key: str) -> list[str]:
+    value = opts.get(key) or []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _columns(opts: dict[str, Any]) -> Columns:
+    return Columns(
         mt=opts.get("mt_column") or "mt",
         ref=opts.get("ref_column") or "ref",
         refs=opts.get("refs_column") or "refs",
         src=opts.get("src_column") or "src",
     )
-    return load_testset(hyps, refs, opts.get("src"), input_format=opts.get("input_format") or "auto",
-                        names=opts.get("names"), columns=cols, split=opts.get("split"),
-                        language=opts.get("trg_lang") or "en")
+
+
+def testset_from(opts: dict[str, Any]) -> TestSet:
+    return load_testset(_paths(opts, "hyp"), _paths(opts, "ref"), opts.get("src"),
+                        input_format=opts.get("input_format") or "auto", names=opts.get("names"),
+                        columns=_columns(opts), split=opts.get("split"), language=opts.get("trg_lang") or "en")
+
+
+def input_spec(opts: dict[str, Any]) -> Any:
+    """The inputs of a Dask run: the same flags, read in partitions by the workers instead of whole here."""
+    from evalkit.cluster.plan import InputSpec
+
+    names = opts.get("names")
+    return InputSpec(hyp=tuple(_paths(opts, "hyp")), ref=tuple(_paths(opts, "ref")), src=opts.get("src"),
+                     names=tuple(names) if names else None, input_format=opts.get("input_format") or "auto",
+                     columns=_columns(opts))
+
+
+def partition_progress(status: Any) -> Any:
+    """A progress callback that shows finished partitions on a ``busy`` spinner (None when there is none)."""
+    if status is None:
+        return None
+    return lambda done, total: status.update(f"on the cluster: {done} of {total} partitions done…")
 
 
 def busy(message: str) -> contextlib.AbstractContextManager:

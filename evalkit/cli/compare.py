@@ -9,7 +9,20 @@ from typing import Any
 
 from rich.console import Console
 
-from evalkit.cli.common import add_input_args, add_metric_args, add_output_args, busy, emit, merged, metric_options, testset_from
+from evalkit.cli.common import (
+    add_cluster_args,
+    add_input_args,
+    add_metric_args,
+    add_output_args,
+    busy,
+    cluster_address,
+    emit,
+    input_spec,
+    merged,
+    metric_options,
+    partition_progress,
+    testset_from,
+)
 from evalkit.errors import InputError
 
 DEFAULTS: dict[str, Any] = {
@@ -24,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "all_pairs": False,
     "spans": None,
     "html": None,
+    "cluster": None,  # None: $EVALKIT_CLUSTER decides
 }
 FORMATS = ["text", "json", "latex", "html"]
 
@@ -60,6 +74,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="also report span errors per 100 MT words by severity (see `evalkit score --spans`)")
     add_output_args(p, FORMATS)
     p.add_argument("--html", metavar="FILE", help="also write the HTML page (p-value heatmaps, CI plots) to FILE")
+    add_cluster_args(p)
     p.set_defaults(func=run)
 
 
@@ -94,25 +109,34 @@ def run(args: argparse.Namespace) -> int:
     opts = merged(args, "compare", DEFAULTS)
     if opts.get("baseline") and opts.get("all_pairs"):
         raise InputError("--baseline and --all-pairs exclude each other")
-    testset = testset_from(opts)
-    from evalkit.comparison import compare
-
     spans = opts.get("spans")
     spans = None if spans in (None, "none") else spans
-    with busy("comparing…"):
-        result = compare(
-            testset=testset,
-            metrics=opts["metrics"],
-            options=metric_options(opts),
-            baseline=_baseline_name(opts.get("baseline"), opts, list(testset.systems)),
-            test=opts["test"],
-            n=opts.get("n"),
-            seed=_seed(opts.get("seed")),
-            alpha=float(opts["alpha"]),
-            ties=str(opts["ties"]),
-            spans=spans,
-            workers=opts.get("workers"),
-        )
+    settings = dict(test=opts["test"], n=opts.get("n"), seed=_seed(opts.get("seed")), alpha=float(opts["alpha"]),
+                    ties=str(opts["ties"]))
+    address = cluster_address(opts)
+    with busy("comparing…") as status:
+        if address:
+            from evalkit.cluster.run import compare_distributed
+            from evalkit.io.loader import system_names
+
+            spec = input_spec(opts)
+            result = compare_distributed(
+                address, spec, opts["metrics"], metric_options(opts), spans=spans,
+                partition_rows=opts.get("partition_rows"), progress=partition_progress(status),
+                baseline=_baseline_name(opts.get("baseline"), opts, system_names(spec.hyp, spec.names)), **settings)
+        else:
+            from evalkit.comparison import compare
+
+            testset = testset_from(opts)
+            result = compare(
+                testset=testset,
+                metrics=opts["metrics"],
+                options=metric_options(opts),
+                baseline=_baseline_name(opts.get("baseline"), opts, list(testset.systems)),
+                spans=spans,
+                workers=opts.get("workers"),
+                **settings,
+            )
     if opts.get("html"):
         from evalkit.report.atomic import write_atomic
         from evalkit.report.compare_html import render_page

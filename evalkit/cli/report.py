@@ -13,7 +13,8 @@ from evalkit.results import Result
 
 DEFAULT_OUTPUT = "evalkit-report"
 # The [score] table of a saved run is read as is, so every key score accepts is accepted here too.
-DEFAULTS: dict[str, Any] = {**score_cli.DEFAULTS, "spans": "post-edit", "report": None}
+# A report renders every segment: it runs in one process unless a saved run asks for a cluster.
+DEFAULTS: dict[str, Any] = {**score_cli.DEFAULTS, "spans": "post-edit", "report": None, "cluster": "none"}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

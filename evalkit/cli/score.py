@@ -8,12 +8,14 @@ from typing import Any
 from rich.console import Console
 
 from evalkit.cli.common import (
+    add_cluster_args,
     add_input_args,
     add_metric_args,
     add_output_args,
     busy,
     emit,
     merged,
+    parts_target,
     score_from_opts,
     use_default_run,
 )
@@ -27,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "seed": 12345,
     "segments": "20",
     "spans": None,
+    "cluster": None,  # None: $EVALKIT_CLUSTER decides
 }
 
 
@@ -47,9 +50,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="find garbled spans by aligning MT with the reference: post-edit (the reference corrects "
                         "this MT) or reference (an independent translation); xcomet: the spans of an XCOMET "
                         "checkpoint given with -m comet --comet-checkpoint")
-    add_output_args(p, ["text", "json", "jsonl", "tsv"])
+    add_output_args(p, ["text", "json", "jsonl", "tsv", "parquet"])
     p.add_argument("--segments", default=None, metavar="N|all", help="text output: worst N segments per system (default 20)")
     p.add_argument("--report", metavar="PATH", help="also write the error report (PATH.html, .md, .jsonl)")
+    add_cluster_args(p)
     p.set_defaults(func=run)
 
 
@@ -61,8 +65,18 @@ def run(args: argparse.Namespace) -> int:
         limit = None if segments == "all" else int(segments)
     except ValueError:
         raise InputError(f"--segments: expected a number or 'all', got {segments!r}") from None
-    with busy("scoring…"):
-        result = score_from_opts(opts)
+    parts = parts_target(opts)
+    if parts and opts.get("report"):
+        raise InputError("--report needs every segment in memory; with -o DIR the segments go to partition files")
+    with busy("scoring…") as status:
+        result = score_from_opts(opts, parts, status)
+    if parts:
+        # Millions of segments went to the partition files: the terminal gets the summary.
+        from evalkit.report.text import render
+
+        render(result, Console(width=None if sys.stdout.isatty() else 160), 0)
+        print(f"wrote {parts[0]}", file=sys.stderr)
+        return 0
     if opts.get("report"):
         from evalkit.report.errors import write_report
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from evalkit.errors import InputError
 from evalkit.io.records import Columns, Records, read_dataset, read_jsonl, read_tsv
@@ -75,40 +76,64 @@ def load_testset(
         raise InputError(f"unknown input format {input_format!r} (choose from {', '.join(FORMATS)})")
     sys_names = system_names(hyp_paths, names)
     fmt = input_format if input_format != "auto" else detect_format(hyp_paths[0])
-    notes: list[str] = []
     if fmt == "document":
         return _load_documents(hyp_paths, ref_paths, sys_names, language)
     if fmt in ("jsonl", "tsv", "dataset"):
-        systems: dict[str, list[str]] = {}
-        refs: list[list[str]] | None = None
-        srcs = None
-        for name, path in zip(sys_names, hyp_paths):
-            rec = _read_records(path, fmt, columns, split)
-            systems[name] = rec.hyps
-            if refs is None:
-                refs, srcs = rec.refs, rec.srcs
-            elif rec.refs != refs and not ref_paths:
-                raise InputError(f"{path}: its references differ from those in {hyp_paths[0]}; give -r explicitly")
-        if ref_paths:
-            refs = [read_lines(p) for p in ref_paths]
-        if src_path:
-            srcs = read_lines(src_path)
-        named = {**{str(p): systems[n] for n, p in zip(sys_names, hyp_paths)},
-                 **{str(p): r for p, r in zip(ref_paths, refs or [])},
-                 **({str(src_path): srcs} if src_path and srcs is not None else {})}
-        check_same_length(named)
-        return TestSet(refs=refs or [], systems=systems, srcs=srcs, notes=notes)
-    if not ref_paths:
-        raise InputError("no references given (use -r/--ref; repeat it for several references)")
-    systems = {name: read_lines(p) for name, p in zip(sys_names, hyp_paths)}
+        hyps: list[Any] = [_read_records(path, fmt, columns, split) for path in hyp_paths]
+    else:
+        check_text_inputs(ref_paths, src_path)
+        hyps = [read_lines(p) for p in hyp_paths]
     refs = [read_lines(p) for p in ref_paths]
     srcs = read_lines(src_path) if src_path else None
-    named = {str(p): systems[n] for n, p in zip(sys_names, hyp_paths)}
-    named.update({str(p): r for p, r in zip(ref_paths, refs)})
-    if src_path:
-        named[str(src_path)] = srcs  # type: ignore[assignment]
+    return build_testset(sys_names, hyp_paths, hyps, ref_paths, refs, src_path, srcs)
+
+
+def check_text_inputs(ref_paths: Sequence[str | Path], src_path: str | Path | None) -> None:
+    """Plain-text systems need references, or a source for a reference-free metric."""
+    if not ref_paths and not src_path:
+        raise InputError("no references given (use -r/--ref; repeat it for several references), and no source "
+                         "(-s/--src) for a reference-free metric")
+
+
+def build_testset(
+    names: Sequence[str],
+    hyp_paths: Sequence[str | Path],
+    hyps: Sequence[Records] | Sequence[list[str]],
+    ref_paths: Sequence[str | Path] = (),
+    refs: Sequence[list[str]] = (),
+    src_path: str | Path | None = None,
+    srcs: list[str] | None = None,
+    *,
+    ids: list[str] | None = None,
+) -> TestSet:
+    """A TestSet from inputs already read: each system's records (src, mt, refs) or lines, then ``-r``/``-s`` lines.
+
+    Whole files (``load_testset``) and the partitions of a Dask run (``evalkit.cluster``) go through these same
+    checks. Records carry their own references unless ``-r`` is given; then every system's must agree.
+    """
+    if hyps and isinstance(hyps[0], Records):
+        systems: dict[str, list[str]] = {}
+        streams: list[list[str]] | None = None
+        for name, path, rec in zip(names, hyp_paths, hyps):
+            systems[name] = rec.hyps  # type: ignore[union-attr]
+            if streams is None:
+                streams, srcs_read = rec.refs, rec.srcs  # type: ignore[union-attr]
+            elif rec.refs != streams and not ref_paths:  # type: ignore[union-attr]
+                raise InputError(f"{path}: its references differ from those in {hyp_paths[0]}; give -r explicitly")
+        if ref_paths:
+            streams = list(refs)
+        if not src_path:
+            srcs = srcs_read
+    else:
+        check_text_inputs(ref_paths, src_path)
+        systems = {name: lines for name, lines in zip(names, hyps)}  # type: ignore[misc]
+        streams = list(refs)
+    named: dict[str, Sequence[str]] = {str(p): systems[n] for n, p in zip(names, hyp_paths)}
+    named.update({str(p): r for p, r in zip(ref_paths, streams or [])})
+    if src_path and srcs is not None:
+        named[str(src_path)] = srcs
     check_same_length(named)
-    return TestSet(refs=refs, systems=systems, srcs=srcs, notes=notes)
+    return TestSet(refs=streams or [], systems=systems, srcs=srcs, ids=list(ids or []))
 
 
 def _load_documents(

@@ -1,8 +1,9 @@
 """Reader for Google's MQM ratings of the WMT21 TED talks (``ted/<pair>/mqm_ted_<pair>.tsv``).
 
 The error file has one row per error (``No-error`` rows for clean segments), the span marked inline in
-``target`` as ``<v>…</v>``; ``*.avg_seg_scores.tsv`` holds the segment MQM score averaged over raters
-(negative weighted error count, ``None`` when unrated). The human references are rated like systems:
+``target`` as ``<v>…</v>`` (in ``source`` for errors marked on the source side; both are returned without
+marks); ``*.avg_seg_scores.tsv`` holds the segment MQM score averaged over raters (negative weighted
+error count, ``None`` when unrated). The human references are rated like systems:
 ``ref``/``refB`` in the error file, ``ref-A``/``ref-B`` in the score file.
 """
 from __future__ import annotations
@@ -64,7 +65,7 @@ def read_ted_mqm(root: str | Path, pair: str = "zhen") -> list[RatedSegment]:
         try:
             system = _REF_NAMES.get(row["system"], row["system"])
             key = (system, int(row["seg_id"]))
-            item = (row["doc"], row["source"], strip_marks(row["target"]))
+            item = (row["doc"], strip_marks(row["source"]), strip_marks(row["target"]))
         except (KeyError, TypeError, ValueError):
             raise InputError(f"{errors_path}:{lineno}: malformed row") from None
         if texts.setdefault(key, item)[2] != item[2]:

@@ -59,3 +59,10 @@ def check_same_length(named: dict[str, Sequence[str]]) -> int:
         detail = ", ".join(f"{name}: {c} lines" for name, c in counts.items())
         raise InputError(f"line counts differ ({detail}); every input needs one segment per line, aligned")
     return next(iter(counts.values())) if counts else 0
+
+
+def join_streams(parts: Sequence[tuple[Sequence[Sequence[Any]], int]]) -> list[list[Any]]:
+    """Reference streams of consecutive pieces (``(streams, segments)`` each) joined, padded with None where a
+    piece has fewer streams than the piece that has most, as one reader would have padded them."""
+    k = max(len(streams) for streams, _ in parts)
+    return [[x for streams, n in parts for x in (streams[j] if j < len(streams) else [None] * n)] for j in range(k)]

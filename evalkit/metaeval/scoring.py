@@ -75,7 +75,7 @@ def score_lp(
         metric = build_metric(key, opts)
         signature = signature_for(metric, refs, srcs)
         keys = {
-            s: cache.key(lp, s, signature, text_digest(hyps[s]) + ref_digest + (src_digest if metric.needs_source else ""))
+            s: cache.key(lp, s, signature, text_digest(hyps[s]) + ref_digest + (src_digest if metric.needs_source or metric.reads_source else ""))
             for s in data.systems
         }
         stats = {s: cache.load(lp, key, s, keys[s]) for s in data.systems}

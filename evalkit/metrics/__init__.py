@@ -17,11 +17,14 @@ REGISTRY: dict[str, str] = {
     "ter": "evalkit.metrics.lexical:TER",
     "comet-minilm": "evalkit.neural.metric:CometMiniLM",
     "embed-sim-use": "evalkit.neural.metric:EmbedSimUSE",
+    "comet-e5": "evalkit.neural.e5metric:CometE5",
+    "comet-e5-qe": "evalkit.neural.e5metric:CometE5QE",
     "comet": "evalkit.neural.comet.metric:CometCheckpointMetric",
 }
 
 ALIASES: dict[str, str] = {"chrf2": "chrf", "chrfpp": "chrf++", "chrf2++": "chrf++", "sacrebleu": "bleu",
-                           "evalkit-comet-minilm": "comet-minilm", "embed-sim": "embed-sim-use"}
+                           "evalkit-comet-minilm": "comet-minilm", "embed-sim": "embed-sim-use",
+                           "evalkit-comet-e5": "comet-e5", "comet-e5-kiwi": "comet-e5-qe", "e5-qe": "comet-e5-qe"}
 
 __all__ = ["Metric", "SegmentScoreMetric", "REGISTRY", "register", "resolve_name", "build_metric", "metric_names"]
 
@@ -32,6 +35,11 @@ def register(name: str, target: str) -> None:
 
 def metric_names() -> list[str]:
     return list(REGISTRY)
+
+
+def reference_free_names() -> list[str]:
+    """Metrics that score from the source and the MT alone (quality estimation)."""
+    return [n for n in REGISTRY if not getattr(metric_class(n), "needs_reference", True)]
 
 
 def metric_labels() -> list[str]:

@@ -24,6 +24,11 @@ class Metric(ABC):
     display: ClassVar[str]
     higher_is_better: ClassVar[bool] = True
     needs_source: ClassVar[bool] = False
+    reads_source: ClassVar[bool] = False  # uses the source when given (implied by needs_source)
+    needs_reference: ClassVar[bool] = True
+    # Rows are integer counts: partial sums add up exactly in any order, so a Dask run may sum each partition
+    # on its worker and still get the single-process corpus score bit for bit.
+    integer_stats: ClassVar[bool] = False
 
     @abstractmethod
     def signature(self, bootstrap: tuple[int, int | None] | None = None) -> str:
@@ -35,6 +40,15 @@ class Metric(ABC):
     def prepare(self, refs: Sequence[Sequence[str]], srcs: Sequence[str] | None = None) -> Any:
         """Per-test-set work shared by every system (reference n-grams, embeddings...)."""
         return None
+
+    def part_state(self) -> Any:
+        """What scoring some data taught this metric that its signature or notes report (the number of
+        references, truncated texts), JSON-serialisable: a Dask worker returns it with a partition's rows."""
+        return None
+
+    def merge_part_state(self, state: Any) -> None:
+        """Fold one partition's ``part_state`` in, so that the driver of a Dask run signs and notes as a single
+        process that saw every partition would."""
 
     @abstractmethod
     def segment_stats(

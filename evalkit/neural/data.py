@@ -1,7 +1,8 @@
 """Training examples for the estimator: (hypothesis, reference, source, human score) from non-test data.
 
 Sources (never WMT23, the test set):
-* ``wmt22-da``: WMT22 zh-en crowd DA z-scores, reference A (``HUMAN-B`` is reference B judged as a system).
+* ``wmt22-da``: WMT22 zh-en crowd DA z-scores joined through ``sid-to-line``, reference A (``HUMAN-B`` is
+  reference B judged as a system).
 * ``ted-mqm``: Google MQM of the WMT21 TED talks zh-en, reference A (reference B when A is the one judged).
 * ``mlqe-pe``: MLQE-PE X->en, 1 - HTER with the post-edit as the reference.
 
@@ -19,10 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from evalkit.errors import InputError
-from evalkit.io.judgments import find_da_file, read_da_seg_scores
 from evalkit.io.mlqe import read_post_edits
 from evalkit.io.mqm_ted import read_ted_mqm
-from evalkit.io.wmt import WMTRelease
 
 DATASETS = ("wmt22-da", "ted-mqm", "mlqe-pe")
 MLQE_TO_ENGLISH = ("et-en", "ne-en", "ro-en", "ru-en", "si-en")
@@ -46,17 +45,12 @@ def _held_out(key: str, dev_percent: float) -> bool:
 
 
 def wmt22_da(root: Path, lp: str = "zh-en") -> list[Example]:
-    release = WMTRelease(root)
-    src, ref_a = release.source(lp), release.reference(lp, "A")
-    outputs = {name: release.system_output(lp, name) for name in release.system_names(lp)}
-    outputs["HUMAN-B"] = release.reference(lp, "B")
-    out = []
-    for row in read_da_seg_scores(find_da_file(root, lp)):
-        if row.system not in outputs:
-            raise InputError(f"{root}: DA scores for unknown system {row.system!r}")
-        i = row.sid - 1
-        out.append(Example("wmt22-da", lp, f"wmt22:{lp}:{row.sid}", src[i], outputs[row.system][i], ref_a[i], row.z))
-    return out
+    """WMT22 DA joined to the text through ``sid-to-line`` (the one reader, ``judgments.wmt``); ``root`` is the data root."""
+    from evalkit.neural.judgments.core import Tally
+    from evalkit.neural.judgments.wmt import read_wmt22_da
+
+    return [Example("wmt22-da", lp, j.segment, j.src, j.hyp, j.refs[0], j.label)
+            for j in read_wmt22_da(root, lp, Tally(None)) if j.refs]
 
 
 def ted_mqm(root: Path, pair: str = "zhen") -> list[Example]:
@@ -88,7 +82,7 @@ def load_examples(data_root: Path, datasets: list[str], dev_percent: float = 10.
                   mlqe_per_pair: dict[str, int] | None = None) -> list[Example]:
     """All examples, split and standardised; raises InputError for unknown names or missing folders."""
     readers = {
-        "wmt22-da": lambda: wmt22_da(data_root / "wmt22-general-zh-en"),
+        "wmt22-da": lambda: wmt22_da(data_root),
         "ted-mqm": lambda: ted_mqm(data_root / "google-mqm-ted"),
         "mlqe-pe": lambda: mlqe_pe(data_root / "mlqe-pe", per_pair=mlqe_per_pair),
     }

@@ -13,6 +13,8 @@ TARGET_LANGUAGES: dict[str, tuple[str, ...]] = {
     "comet-minilm": MINILM_LANGUAGES,
     "embed-sim-use": USE_LANGUAGES,
 }
+# multilingual-e5-small (XLM-R's vocabulary, ~100 languages): no list to check a target against.
+MULTILINGUAL = {"comet-e5": "~100 languages, reads the source", "comet-e5-qe": "~100 languages, no reference"}
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _ENGLISH_FUNCTION_WORDS = frozenset(
@@ -21,6 +23,8 @@ _ENGLISH_FUNCTION_WORDS = frozenset(
 
 
 def describe(name: str) -> str | None:
+    if name in MULTILINGUAL:
+        return MULTILINGUAL[name]
     langs = TARGET_LANGUAGES.get(name)
     if langs is None:
         return None

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, ClassVar
@@ -32,14 +34,58 @@ NO_CACHE = ("off", "none", "no", "")
 
 
 def _threads() -> int:
+    """All cores, unless ``OMP_NUM_THREADS`` says otherwise (Dask sets it to 1 in each worker, so that the
+    workers of one machine share its cores instead of each taking all of them)."""
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - non-Linux
         return max(1, os.cpu_count() or 1)
 
 
-class _EmbeddingMetric(SegmentScoreMetric):
-    """Shared plumbing: lazy model, cached embeddings, multi-reference averaging, notes for the result."""
+_MODELS: dict[tuple[str, ...], Any] = {}
+_MODELS_LOCK = threading.RLock()
+
+
+def shared_model(key: tuple[str, ...], load: Callable[[], Any]) -> Any:
+    """One loaded model per process and key. Every metric instance reuses it, so a Dask worker, which builds a
+    fresh metric for each partition, loads each model once."""
+    with _MODELS_LOCK:
+        if key not in _MODELS:
+            _MODELS[key] = load()
+        return _MODELS[key]
+
+
+def check_dtype(metric: str, dtype: str) -> str:
+    if dtype not in DTYPES:
+        raise InputError(f"{metric}: dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    return dtype
+
+
+def trained_estimator(metric: str, weights_dir: str | None, train_config: str) -> tuple[Path, Any, str]:
+    """The folder, config and weights checksum of a trained estimator; a one-line error when they are missing."""
+    from evalkit.neural.encoder import file_sha256
+    from evalkit.neural.model import EstimatorConfig, model_files
+
+    folder = Path(weights_dir) if weights_dir else WEIGHTS_DIR
+    cfg_path, w_path = model_files(folder, metric)
+    if not cfg_path.is_file() or not w_path.is_file():
+        raise ModelError(f"{folder}: the trained {metric} weights are missing ({w_path.name}); "
+                         f"reinstall evalkit or train them with `evalkit train-metric --config {train_config}`")
+    return folder, EstimatorConfig.load(cfg_path), file_sha256(w_path)[:12]
+
+
+def shared_estimator(folder: Path, metric: str, checksum: str) -> tuple[Any, dict[str, Any]]:
+    """The trained head and any fine-tuned encoder tensors, loaded once per process."""
+    from evalkit.neural.model import load_estimator
+
+    return shared_model(("estimator", str(folder), metric, checksum), lambda: load_estimator(folder, metric))
+
+
+class NeuralMetric(SegmentScoreMetric):
+    """What every neural metric shares: batch size, the on-disk cache, progress, notes for the result."""
 
     in_process: ClassVar[bool] = True
 
@@ -56,6 +102,43 @@ class _EmbeddingMetric(SegmentScoreMetric):
         self.info = PredictInfo()
         self.warnings: list[str] = []
         self._nrefs: int | None = None
+
+    def vector_cache(self) -> VectorCache | None:
+        if self.cache_dir is not None and self._cache is None:
+            try:
+                self._cache = VectorCache(self.cache_dir)
+            except OSError as exc:
+                raise InputError(f"{self.cache_dir}: cannot use it as the neural cache ({exc}); "
+                                 "give another folder with --neural-cache DIR or turn it off with --neural-cache off") from None
+        return self._cache
+
+    def warn(self, warning: str | None) -> None:
+        if warning and warning not in self.warnings:
+            self.warnings.append(warning)
+            print(f"evalkit: warning: {warning}", file=sys.stderr)
+
+    def part_state(self) -> Any:
+        return {"nrefs": self._nrefs, "info": asdict(self.info), "warnings": list(self.warnings)}
+
+    def merge_part_state(self, state: Any) -> None:
+        if not state:
+            return
+        if state["nrefs"] is not None:
+            self._nrefs = max(self._nrefs or 0, int(state["nrefs"]))
+        self.info.add(PredictInfo(**state["info"]))
+        self.warnings.extend(w for w in state["warnings"] if w not in self.warnings)
+
+    @property
+    def notes(self) -> list[str]:
+        out = list(self.warnings)
+        if self.info.truncated:
+            out.append(f"{self.name}: {self.info.truncated} of {self.info.computed} embedded texts were longer than "
+                       f"the model's maximum length and were truncated")
+        return out
+
+
+class _EmbeddingMetric(NeuralMetric):
+    """Sentence vectors per text (cached), then a score per aligned hypothesis/reference(/source) pair."""
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -83,22 +166,8 @@ class _EmbeddingMetric(SegmentScoreMetric):
         nrefs = f"nrefs:{self._nrefs}|" if self._nrefs is not None else ""
         return f"{nrefs}{bootstrap_fields(bootstrap)}{self._signature_fields()}"
 
-    @property
-    def notes(self) -> list[str]:
-        out = list(self.warnings)
-        if self.info.truncated:
-            out.append(f"{self.name}: {self.info.truncated} of {self.info.computed} embedded texts were longer than "
-                       f"the model's maximum length and were truncated")
-        return out
-
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        if self.cache_dir is not None and self._cache is None:
-            try:
-                self._cache = VectorCache(self.cache_dir)
-            except OSError as exc:
-                raise InputError(f"{self.cache_dir}: cannot use it as the neural cache ({exc}); "
-                                 "give another folder with --neural-cache DIR or turn it off with --neural-cache off") from None
-        vectors, info = predict(list(texts), self._embed_batch, signature=self._cache_signature(), cache=self._cache,
+        vectors, info = predict(list(texts), self._embed_batch, signature=self._cache_signature(), cache=self.vector_cache(),
                                 batch_size=self.batch_size, progress=self.progress, description=f"{self.name}")
         self.info.add(info)
         return vectors
@@ -106,10 +175,7 @@ class _EmbeddingMetric(SegmentScoreMetric):
     def prepare(self, refs: Sequence[Sequence[str]], srcs: Sequence[str] | None = None) -> Any:
         streams = [list(stream) for stream in refs]
         self._nrefs = len(streams)
-        warning = language_warning(self.name, self.trg_lang, [t for t in (streams[0] if streams else []) if t])
-        if warning and warning not in self.warnings:
-            self.warnings.append(warning)
-            print(f"evalkit: warning: {warning}", file=sys.stderr)
+        self.warn(language_warning(self.name, self.trg_lang, [t for t in (streams[0] if streams else []) if t]))
         embedded = [self.embed([t if t is not None else "" for t in s]) for s in streams]
         masks = [np.array([t is not None for t in s]) for s in streams]
         src = self.embed(list(srcs)) if srcs is not None and self._wants_source() else None
@@ -144,20 +210,12 @@ class CometMiniLM(_EmbeddingMetric):
                  neural_cache: str | None = None, trg_lang: str = "", weights_dir: str | None = None,
                  progress: bool | None = None) -> None:
         super().__init__(batch_size, neural_cache, trg_lang, progress)
-        if neural_dtype not in DTYPES:
-            raise InputError(f"{self.name}: dtype must be one of {', '.join(DTYPES)}, got {neural_dtype!r}")
-        self.dtype = neural_dtype
-        self.model_path = model_path
-        self.weights_dir = Path(weights_dir) if weights_dir else WEIGHTS_DIR
-        from evalkit.neural.encoder import file_sha256, locate_encoder
-        from evalkit.neural.model import EstimatorConfig, model_files
+        from evalkit.neural.encoder import locate_encoder
 
-        cfg_path, w_path = model_files(self.weights_dir, self.name)
-        if not cfg_path.is_file() or not w_path.is_file():
-            raise ModelError(f"{self.weights_dir}: the trained {self.name} weights are missing ({w_path.name}); "
-                             "reinstall evalkit or train them with `evalkit train-metric --config configs/train-metric.toml`")
-        self.config = EstimatorConfig.load(cfg_path)
-        self.model_checksum = file_sha256(w_path)[:12]
+        self.dtype = check_dtype(self.name, neural_dtype)
+        self.model_path = model_path
+        self.weights_dir, self.config, self.model_checksum = trained_estimator(self.name, weights_dir,
+                                                                               "configs/train-metric.toml")
         self.location = locate_encoder(self.config.encoder, model_path)
         self._head: Any = None
         self._tuned: dict[str, Any] = {}
@@ -166,35 +224,37 @@ class CometMiniLM(_EmbeddingMetric):
     def _estimator(self) -> Any:
         """The trained head, loaded on first use (cheap: a cached run needs nothing else)."""
         if self._head is None:
-            from evalkit.neural.model import load_estimator
-
-            self._head, self._tuned = load_estimator(self.weights_dir, self.name)
+            self._head, self._tuned = shared_estimator(self.weights_dir, self.name, self.model_checksum)
         return self._head
 
     def _encoder(self) -> Any:
         """The encoder, with any fine-tuned layers applied and optionally quantised, loaded on first use."""
         if self._enc is None:
-            import torch
-
-            from evalkit.neural.encoder import TransformerEncoder
-
-            torch.set_num_threads(_threads())
-            estimator = self._estimator()
-            encoder = TransformerEncoder(self.location, estimator.config.max_length)
-            if encoder.checksum != estimator.config.encoder_checksum:
-                raise ModelError(
-                    f"{self.location.path}: encoder checksum {encoder.checksum} differs from the one {self.name} was "
-                    f"trained on ({estimator.config.encoder_checksum}); point --model-path/EVALKIT_ENCODER at a copy "
-                    f"of {estimator.config.encoder}")
-            if self._tuned:
-                missing = set(self._tuned) - set(encoder.model.state_dict())
-                if missing:
-                    raise ModelError(f"{self.name}: fine-tuned tensors {sorted(missing)[:3]} do not fit the encoder")
-                encoder.model.load_state_dict(self._tuned, strict=False)
-            if self.dtype == "int8":
-                encoder.quantize_int8()
-            self._enc = encoder
+            self._enc = shared_model(("encoder", str(self.location.path), self.name, self.model_checksum, self.dtype),
+                                     self._load_encoder)
         return self._enc
+
+    def _load_encoder(self) -> Any:
+        import torch
+
+        from evalkit.neural.encoder import TransformerEncoder
+
+        torch.set_num_threads(_threads())
+        estimator = self._estimator()
+        encoder = TransformerEncoder(self.location, estimator.config.max_length)
+        if encoder.checksum != estimator.config.encoder_checksum:
+            raise ModelError(
+                f"{self.location.path}: encoder checksum {encoder.checksum} differs from the one {self.name} was "
+                f"trained on ({estimator.config.encoder_checksum}); point --model-path/EVALKIT_ENCODER at a copy "
+                f"of {estimator.config.encoder}")
+        if self._tuned:
+            missing = set(self._tuned) - set(encoder.model.state_dict())
+            if missing:
+                raise ModelError(f"{self.name}: fine-tuned tensors {sorted(missing)[:3]} do not fit the encoder")
+            encoder.model.load_state_dict(self._tuned, strict=False)
+        if self.dtype == "int8":
+            encoder.quantize_int8()
+        return encoder
 
     def _embed_batch(self, texts: list[str]) -> tuple[np.ndarray, int]:
         import torch
@@ -246,7 +306,7 @@ class EmbedSimUSE(_EmbeddingMetric):
         if self._encoder is None:
             from evalkit.neural.encoder import USEEncoder
 
-            self._encoder = USEEncoder(threads=_threads())
+            self._encoder = shared_model(("use", str(_threads())), lambda: USEEncoder(threads=_threads()))
         return self._encoder
 
     def _embed_batch(self, texts: list[str]) -> tuple[np.ndarray, int]:

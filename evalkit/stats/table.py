@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from evalkit.errors import InputError
 from evalkit.metrics.base import Metric
 from evalkit.testset import TestSet
 
@@ -28,6 +29,22 @@ class SegmentTable:
 
     def segment_scores(self, system: str, metric: str) -> np.ndarray:
         return self.metrics[metric].segment_scores(self.stats[(system, metric)])
+
+
+def check_inputs(testset: TestSet, metrics: dict[str, Metric]) -> None:
+    """Every metric gets the inputs it reads: a reference (most), a source (quality estimation)."""
+    if not testset.has_references:
+        needing = [name for name, m in metrics.items() if m.needs_reference]
+        if needing:
+            from evalkit.metrics import reference_free_names
+
+            free = ", ".join(reference_free_names()) or "none"
+            raise InputError(f"{', '.join(needing)} need(s) a reference (-r/--ref); without one, use a reference-free "
+                             f"metric ({free})")
+    if testset.srcs is None:
+        needing = [name for name, m in metrics.items() if m.needs_source]
+        if needing:
+            raise InputError(f"{', '.join(needing)} need(s) the source segments (-s/--src)")
 
 
 def _work(task: tuple[str, str]) -> tuple[str, str, np.ndarray]:
@@ -56,6 +73,7 @@ def compute_table(
     progress: Callable[[str, str], None] | None = None,
 ) -> SegmentTable:
     """Statistics for every system and metric; references are prepared once per metric."""
+    check_inputs(testset, metrics)
     table = SegmentTable(metrics)
     prepared = {name: m.prepare(testset.refs, testset.srcs) for name, m in metrics.items()}
     forkable = [(s, name) for name, m in metrics.items() if _parallel_ok(m) for s in testset.systems]

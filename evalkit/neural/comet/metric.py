@@ -10,17 +10,15 @@ spans then come from the token probabilities averaged over the references.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Sequence
 from importlib.metadata import version
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
 from evalkit import __version__
 from evalkit.errors import InputError
-from evalkit.metrics.base import SegmentScoreMetric, bootstrap_fields
+from evalkit.metrics.base import bootstrap_fields
 from evalkit.neural.comet.checkpoint import (
     REFERENCELESS,
     REGRESSION,
@@ -31,26 +29,26 @@ from evalkit.neural.comet.checkpoint import (
     model_name,
     read_hparams_file,
 )
-from evalkit.neural.predict import LayeredCache, PredictInfo, default_cache_dir, open_cache, predict
+from evalkit.neural.metric import NeuralMetric, _threads, shared_model
+from evalkit.neural.predict import LayeredCache, predict
 from evalkit.results import Span
 
 DTYPES = ("fp32", "int8", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda")
 DEFAULT_BATCH = 16
 PORT_VERSION = "1"  # bump when a change to the port changes outputs: cached values are keyed by it
-NO_CACHE = ("off", "none", "no", "")
 
 
-class CometCheckpointMetric(SegmentScoreMetric):
+class CometCheckpointMetric(NeuralMetric):
     """An Unbabel COMET checkpoint (regression, referenceless, unified/CometKiwi, XCOMET) run by evalkit."""
 
     name: ClassVar[str] = "comet"
     display: ClassVar[str] = "COMET"
-    in_process: ClassVar[bool] = True
 
     def __init__(self, checkpoint: str | None = None, model_path: str | None = None, neural_dtype: str | None = None,
                  neural_device: str | None = None, batch_size: int | None = None, neural_cache: str | None = None,
                  progress: bool | None = None) -> None:
+        super().__init__(DEFAULT_BATCH if batch_size is None else batch_size, neural_cache, "", progress)
         if not checkpoint:
             raise InputError("-m comet needs --comet-checkpoint PATH: a COMET model folder (checkpoints/model.ckpt "
                              "and hparams.yaml, as published) or its .ckpt file")
@@ -61,20 +59,11 @@ class CometCheckpointMetric(SegmentScoreMetric):
         if self.dtype not in DTYPES:
             raise InputError(f"comet: --neural-dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
         self.device = _device(neural_device or "auto", self.dtype)
-        self.batch_size = int(batch_size) if batch_size is not None else DEFAULT_BATCH
-        if self.batch_size < 1:
-            raise InputError(f"comet: batch size must be at least 1, got {batch_size}")
-        cache = default_cache_dir() if neural_cache is None else neural_cache
-        self.cache_dir = None if str(cache).strip().lower() in NO_CACHE else Path(cache).expanduser()
-        self._cache: LayeredCache | None = None
-        self.progress = progress
-        self.info = PredictInfo()
+        self._memory: LayeredCache | None = None
         self._ckpt: CometCheckpoint | None = None
         self._model: Any = None
         self._shape: Any = None
-        self._nrefs: int | None = None
         self._inputs = ""
-        self._notes: list[str] = []
         self.display = f"COMET ({model_name(self.ckpt_path)})"  # type: ignore[misc]
 
     # --- the checkpoint and the model, loaded on first use --------------------------------------
@@ -92,16 +81,20 @@ class CometCheckpointMetric(SegmentScoreMetric):
 
     @property
     def model(self) -> Any:
+        """Loaded once per process (a Dask worker builds a metric per partition) and per device and dtype."""
         if self._model is None:
-            import torch
-
-            from evalkit.neural.comet.models import load_model
-            from evalkit.stats.table import default_workers
-
-            if self.device == "cpu":
-                torch.set_num_threads(default_workers())
-            self._model = load_model(self.checkpoint, model_path=self.model_path, device=self.device, dtype=self.dtype)
+            key = ("comet", self.checksum, str(self.model_path), self.device, self.dtype)
+            self._model = shared_model(key, self._load_model)
         return self._model
+
+    def _load_model(self) -> Any:
+        import torch
+
+        from evalkit.neural.comet.models import load_model
+
+        if self.device == "cpu":
+            torch.set_num_threads(_threads())
+        return load_model(self.checkpoint, model_path=self.model_path, device=self.device, dtype=self.dtype)
 
     @property
     def shape(self) -> Any:
@@ -113,23 +106,37 @@ class CometCheckpointMetric(SegmentScoreMetric):
                                       str(hp["pretrained_model"]), self.model_path)
         return self._shape
 
+    # --- what the model reads -------------------------------------------------------------------
+    @property
+    def reads_source(self) -> bool:  # type: ignore[override]
+        """Scores depend on the source when one is given (metaeval keys its cache on the source then)."""
+        return "src" in self._segments()
+
     @property
     def needs_source(self) -> bool:  # type: ignore[override]
-        """Whether scores depend on the source (metaeval keys its cache on the source then)."""
-        return self.class_identifier in (REGRESSION, REFERENCELESS) or "src" in self._segments()
+        return self.class_identifier in (REGRESSION, REFERENCELESS) or self._segments() == ["mt", "src"]
+
+    @property
+    def needs_reference(self) -> bool:  # type: ignore[override]
+        return self.class_identifier == REGRESSION or "src" not in self._segments()
 
     @property
     def word_level(self) -> bool:
         return self.class_identifier not in (REGRESSION, REFERENCELESS) and bool(
             self.checkpoint.hparams.get("word_level_training"))
 
+    def _segments(self) -> list[str]:
+        if self.class_identifier == REGRESSION:
+            return ["mt", "src", "ref"]
+        if self.class_identifier == REFERENCELESS:
+            return ["mt", "src"]
+        return [str(s) for s in self.checkpoint.hparams.get("input_segments") or ["mt", "src", "ref"]]
+
     def _uses(self, has_src: bool, has_ref: bool) -> tuple[bool, bool]:
         """Which of source and reference the model reads, given what the test set has."""
         if self.class_identifier == REGRESSION:
             return True, True
-        if self.class_identifier == REFERENCELESS:
-            return True, False
-        segments = self.checkpoint.hparams.get("input_segments") or ["mt", "src", "ref"]
+        segments = self._segments()
         return has_src and "src" in segments, has_ref and "ref" in segments
 
     # --- signature and notes --------------------------------------------------------------------
@@ -156,23 +163,27 @@ class CometCheckpointMetric(SegmentScoreMetric):
 
     @property
     def notes(self) -> list[str]:
-        out = list(self._notes)
+        out = list(self.warnings)
         if self.info.truncated:
-            out.append(f"{self.name}: {self.info.truncated} texts were longer than the model's "
-                       f"{self.model.token_limit} tokens and were truncated, as COMET does")
+            limit = self.shape.max_positions - 4
+            out.append(f"{self.name}: {self.info.truncated} texts were longer than the model's {limit} tokens and "
+                       "were truncated, as COMET does")
         return out
 
-    def _note(self, text: str) -> None:
-        if text not in self._notes:
-            self._notes.append(text)
-            print(f"evalkit: note: {text}", file=sys.stderr)
+    def part_state(self) -> Any:
+        return {**super().part_state(), "inputs": self._inputs}
+
+    def merge_part_state(self, state: Any) -> None:
+        super().merge_part_state(state)
+        if state and state.get("inputs"):
+            self._inputs = str(state["inputs"])
 
     # --- the predict loop -----------------------------------------------------------------------
     def _predict(self, keys: list[str], fn: Any, stack: bool) -> Any:
-        if self._cache is None:
-            self._cache = LayeredCache(open_cache(self.cache_dir))
-        out, info = predict(keys, fn, signature=self._cache_signature(), cache=self._cache, batch_size=self.batch_size,
-                            progress=self.progress, description=self.display, stack=stack)
+        if self._memory is None:
+            self._memory = LayeredCache(self.vector_cache())
+        out, info = predict(keys, fn, signature=self._cache_signature(), cache=self._memory,
+                            batch_size=self.batch_size, progress=self.progress, description=self.display, stack=stack)
         self.info.add(info)
         return out
 
@@ -207,8 +218,8 @@ class CometCheckpointMetric(SegmentScoreMetric):
             raise InputError(f"comet: {self.checkpoint.name} reads {'+'.join(self._segments())}: give a source (-s) "
                              "or a reference (-r)")
         if has_ref and not use_ref:
-            self._note(f"comet: {self.checkpoint.name} does not read references (a quality-estimation model); "
-                       "the references were not used")
+            self.warn(f"comet: {self.checkpoint.name} does not read references (a quality-estimation model); "
+                      "the references were not used")
         self._nrefs = len(streams)
         self._inputs = "+".join(["mt", *(["src"] if use_src else []), *(["ref"] if use_ref else [])])
         if self.class_identifier not in (REGRESSION, REFERENCELESS):
@@ -216,13 +227,6 @@ class CometCheckpointMetric(SegmentScoreMetric):
         src_vec = self._predict(list(srcs or []), self._embed_batch, True)
         ref_vecs = [self._predict([t or "" for t in s], self._embed_batch, True) for s in streams] if use_ref else []
         return src_vec, ref_vecs, [np.array([t is not None for t in s]) for s in streams]
-
-    def _segments(self) -> list[str]:
-        if self.class_identifier == REGRESSION:
-            return ["mt", "src", "ref"]
-        if self.class_identifier == REFERENCELESS:
-            return ["mt", "src"]
-        return [str(s) for s in self.checkpoint.hparams.get("input_segments") or ["mt", "src", "ref"]]
 
     def score_segments(self, hyps, refs, prepared, srcs=None) -> np.ndarray:
         if self._nrefs is None:

@@ -78,17 +78,19 @@ def trimmed(mt: str, start: int, end: int) -> tuple[int, int]:
     return start + len(text) - len(text.lstrip()), end - len(text) + len(text.rstrip())
 
 
-def annotate_xcomet(testset: Any, metrics: dict[str, Any]) -> tuple[dict[str, list[list[Span]]], str]:
-    """``{system: spans per segment}`` from the run's XCOMET metric, and the span signature.
-
-    The metric has already scored every system, so its outputs are read back, not recomputed.
-    """
+def xcomet_metric(metrics: dict[str, Any]) -> Any:
+    """The run's COMET metric whose spans ``--spans xcomet`` shows."""
     from evalkit.errors import InputError
 
     found = [m for m in metrics.values() if hasattr(m, "error_spans")]
     if not found:
         raise InputError("--spans xcomet reads the spans of a COMET checkpoint: add -m comet --comet-checkpoint PATH "
                          "with an XCOMET model")
-    metric = found[0]
-    spans = {name: metric.error_spans(hyps, testset.refs, testset.srcs) for name, hyps in testset.systems.items()}
-    return spans, metric.span_signature()
+    return found[0]
+
+
+def annotate_xcomet(testset: Any, metrics: dict[str, Any]) -> dict[str, list[list[Span]]]:
+    """``{system: spans per segment}`` from the run's XCOMET metric, which has already scored every system
+    (its outputs are read back, not recomputed)."""
+    metric = xcomet_metric(metrics)
+    return {name: metric.error_spans(hyps, testset.refs, testset.srcs) for name, hyps in testset.systems.items()}
