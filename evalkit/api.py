@@ -68,7 +68,8 @@ def score(
 
     ``refs`` is a list of reference *streams* (``[[ref1_seg1, ref1_seg2, ...], ...]``), as in
     sacrebleu; a flat list of strings is rejected with an explanation rather than mis-scored.
-    ``spans`` ("post-edit" or "reference") adds garbled spans to every segment.
+    ``spans`` ("post-edit", "reference", or "xcomet" with an XCOMET checkpoint among the metrics) adds garbled
+    spans to every segment.
     """
     if testset is None:
         named = dict(systems or {})
@@ -97,7 +98,7 @@ def assemble(
     if spans and span_lists is None:
         from evalkit.spans.pipeline import annotate_testset
 
-        span_lists = annotate_testset(testset, mode=spans)
+        span_lists = annotate_testset(testset, mode=spans, metrics=table.metrics)
     systems: list[SystemResult] = []
     for sys_name, hyps in testset.systems.items():
         scores: dict[str, MetricScore] = {}
@@ -121,7 +122,7 @@ def assemble(
             from evalkit.spans.pipeline import attach_spans, span_signature
 
             attach_spans(result, span_lists[sys_name])
-            result.span_signature = span_signature(spans)
+            result.span_signature = span_signature(spans, metrics=table.metrics)
         systems.append(result)
     metric_notes = [n for m in table.metrics.values() for n in getattr(m, "notes", [])]
     return Result(systems, notes=list(testset.notes) + metric_notes)

@@ -289,10 +289,13 @@ def test_help_names_target_languages() -> None:
     labels = metric_labels()
     assert "comet-minilm (English targets)" in labels
     assert any(label.startswith("embed-sim-use (targets: ar de en es") for label in labels)
-    with pytest.raises(InputError, match="comet-minilm"):
-        from evalkit.metrics import resolve_name
+    from evalkit.metrics import build_metric, resolve_name
 
-        resolve_name("comet")
+    with pytest.raises(InputError, match="comet-minilm"):
+        resolve_name("comet-mini")
+    # "comet" is Unbabel's COMET, from a checkpoint the user gives, never evalkit's own estimator
+    with pytest.raises(InputError, match="--comet-checkpoint"):
+        build_metric(resolve_name("comet"))
 
 
 def test_shipped_weights_are_small_with_a_model_card() -> None:

@@ -56,9 +56,14 @@ def add_metric_args(p: argparse.ArgumentParser, default: list[str]) -> None:
     g.add_argument("--ter-case-sensitive", action="store_true", default=None, help="TER: case-sensitive")
     g.add_argument("--model-path", metavar="DIR", default=None,
                    help="neural metrics: a local copy of the encoder (default: the packaged one; also EVALKIT_ENCODER)")
-    g.add_argument("--neural-dtype", choices=["fp32", "int8"], default=None,
+    g.add_argument("--neural-dtype", choices=["fp32", "int8", "bf16", "fp16"], default=None,
                    help="comet-minilm, comet-e5, comet-e5-qe: fp32, or int8 dynamic quantisation of the encoder "
-                        "(faster on a CPU)")
+                        "(faster on a CPU); comet also bf16/fp16 on a GPU")
+    g.add_argument("--comet-checkpoint", metavar="PATH", default=None,
+                   help="-m comet: an Unbabel COMET model folder (checkpoints/model.ckpt + hparams.yaml: COMET-22, "
+                        "CometKiwi, XCOMET, ...) or its .ckpt; run offline by evalkit")
+    g.add_argument("--neural-device", choices=["auto", "cpu", "cuda"], default=None,
+                   help="comet: where to run (default auto: the GPU when torch sees one)")
     g.add_argument("--neural-cache", metavar="DIR|off", default=None,
                    help="neural metrics: embedding cache folder (default ~/.cache/evalkit, or EVALKIT_CACHE_DIR); off disables")
     g.add_argument("--batch-size", type=int, default=None, help="neural metrics: texts per batch (default 64)")
@@ -163,7 +168,7 @@ def metric_options(opts: dict[str, Any]) -> dict[str, Any]:
     keys = ["tokenize", "lowercase", "smooth_method", "smooth_value", "max_ngram_order", "trg_lang",
             "chrf_char_order", "chrf_word_order", "chrf_beta", "chrf_whitespace", "chrf_eps_smoothing",
             "ter_normalized", "ter_no_punct", "ter_asian_support", "ter_case_sensitive",
-            "model_path", "neural_dtype", "neural_cache", "batch_size"]
+            "model_path", "neural_dtype", "neural_cache", "batch_size", "comet_checkpoint", "neural_device"]
     out = {k: opts.get(k) for k in keys if opts.get(k) is not None}
     for k in list(out):
         if k.startswith("chrf_"):

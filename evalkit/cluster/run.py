@@ -156,7 +156,7 @@ def _summary(results: list[PartResult], metrics: dict[str, Metric], names: Seque
             from evalkit.spans.pipeline import span_signature
 
             system.span_counts = _add_counts([r.span_counts[name] for r in results])  # type: ignore[index]
-            system.span_signature = span_signature(spans)
+            system.span_signature = span_signature(spans, metrics=metrics)
         systems.append(system)
     return Result(systems, notes=[n for m in metrics.values() for n in getattr(m, "notes", [])])
 

@@ -66,7 +66,7 @@ def run_partition(job: Job, index: int, start: int, stop: int, inputs: Inputs) -
         if job.spans:
             from evalkit.spans.pipeline import annotate_testset
 
-            span_lists = annotate_testset(testset, mode=job.spans)
+            span_lists = annotate_testset(testset, mode=job.spans, metrics=metrics)
     states = {key: m.part_state() for key, m in metrics.items()}
     messages = [line for line in captured.getvalue().splitlines() if line.strip()]
     if job.out is None:

@@ -19,6 +19,7 @@ REGISTRY: dict[str, str] = {
     "embed-sim-use": "evalkit.neural.metric:EmbedSimUSE",
     "comet-e5": "evalkit.neural.e5metric:CometE5",
     "comet-e5-qe": "evalkit.neural.e5metric:CometE5QE",
+    "comet": "evalkit.neural.comet.metric:CometCheckpointMetric",
 }
 
 ALIASES: dict[str, str] = {"chrf2": "chrf", "chrfpp": "chrf++", "chrf2++": "chrf++", "sacrebleu": "bleu",

