@@ -53,7 +53,16 @@ def test_showcase_run_scores_the_seed_documents(capsys: pytest.CaptureFixture[st
     want = {"bleu": sacrebleu.corpus_bleu(hyps, [refs]).score, "chrf": sacrebleu.corpus_chrf(hyps, [refs]).score,
             "chrf++": sacrebleu.corpus_chrf(hyps, [refs], word_order=2).score,
             "ter": sacrebleu.corpus_ter(hyps, [refs]).score}
-    assert {k: v["score"] for k, v in system["metrics"].items()} == pytest.approx(want, abs=1e-9)
+    metrics = system["metrics"]
+    assert set(metrics) == set(want) | {"comet-e5"}
+    assert {k: metrics[k]["score"] for k in want} == pytest.approx(want, abs=1e-9)
+    # the learned metric: its own uncached forward pass, and a signature saying no source was given
+    from evalkit.neural.e5metric import CometE5
+
+    seg = CometE5(neural_cache="off").score_segments(hyps, [refs], None, None)
+    assert [s["scores"]["comet-e5"] for s in system["segments"]] == pytest.approx(seg.tolist(), abs=1e-5)
+    assert metrics["comet-e5"]["score"] == pytest.approx(float(seg.mean()), abs=1e-5)
+    assert "inputs:ref(src:=ref)" in metrics["comet-e5"]["signature"]
     assert any("dropped 3 boilerplate line(s)" in n for n in result["notes"])
 
 
