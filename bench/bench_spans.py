@@ -10,7 +10,10 @@ for TED only the test segments and for BioMQM only the test documents, which the
                systems' outputs of the segment are consensus evidence
 Micro character-level precision/recall/F1 over non-whitespace characters (Neutral ratings ignored),
 for all human spans and for Major (+Critical) human spans only (evalkit: its major/critical spans;
-the baselines have no severity, all their spans count); and segment-level detection: does the
+the baselines have no severity, all their spans count); the WMT23 QE shared task's rule (task 2:
+every character, error-free segments included, a gold error character predicted with the right severity
+counts 1, with the wrong one 0.5; critical reads as major, a baseline span as minor; ``qe_char_agreement``);
+spans per segment against the human MQM spans per segment; and segment-level detection: does the
 segment contain an error (precision/recall of "has any span" against "the raters marked any error", and
 the AUC of ranking segments by their weighted span count: minor 1, major 5, critical 10; a baseline span 1).
 
@@ -37,7 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from evalkit.io.mqm import PRF, MQMItem, MQMSet, char_agreement, read_biomqm, read_ted, read_wmt23  # noqa: E402
+from evalkit.io.mqm import (PRF, MQMItem, MQMSet, char_agreement, qe_char_agreement, read_biomqm, read_ted,  # noqa: E402
+                             read_wmt23)
 from evalkit.spans import baselines  # noqa: E402
 from evalkit.spans.classify import WEIGHTS  # noqa: E402
 from evalkit.spans.pipeline import ReferenceAnnotator, ReferenceSettings, spans_post_edit  # noqa: E402
@@ -84,9 +88,16 @@ def measure(items: Sequence[MQMItem], pred: Sequence[Spans]) -> dict[str, float]
     for k, (it, p) in enumerate(zip(items, pred)):
         seg.add({k} if p else set(), {k} if it.has_error else set())
     weight = [sum(WEIGHTS.get(sev, 1.0) for _, _, sev in p) for p in pred]
+    qe = qe_char_agreement(items, pred)
     return {"P": allp.precision, "R": allp.recall, "F1": allp.f1, "mP": majp.precision, "mR": majp.recall,
             "mF1": majp.f1, "sP": seg.precision, "sR": seg.recall,
-            "AUC": auc(weight, [it.has_error for it in items])}
+            "AUC": auc(weight, [it.has_error for it in items]), "qP": qe.precision, "qR": qe.recall, "qF1": qe.f1,
+            "n": sum(len(p) for p in pred) / max(len(pred), 1)}
+
+
+def gold_spans_per_segment(items: Sequence[MQMItem]) -> float:
+    """Human MQM spans per segment (identical spans from several raters counted once)."""
+    return sum(len({(e.start, e.end) for e in it.errors}) for it in items) / max(len(items), 1)
 
 
 def auc(scores: Sequence[float], positive: Sequence[bool]) -> float:
@@ -121,13 +132,15 @@ def sample(name: str, n: int, seed: int) -> tuple[MQMSet, list[MQMItem]]:
 def run_table(names: Sequence[str], n: int, seed: int, threshold: float | None) -> None:
     annotator = ReferenceAnnotator(ReferenceSettings(threshold=threshold))
     print(f"reference mode: {annotator.tagger.signature if threshold is None else f'threshold {threshold}'}")
-    print("| data (sample) | method | P | R | F1 | Major P | Major R | Major F1 | seg P | seg R | seg AUC | s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| data (sample) | method | P | R | F1 | Major P | Major R | Major F1 | seg P | seg R | seg AUC | "
+          "QE-rule P | QE-rule R | QE-rule F1 | spans/seg | s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name in names:
         data, items = sample(name, n, seed)
         gold = sum(1 for it in items if it.has_error)
-        label = f"{name} ({len(items)} held-out of {len(data.items)}; {gold} with errors" + (
-            f"; {data.skipped} unlocatable skipped)" if data.skipped else ")")
+        label = f"{name} ({len(items)} held-out of {len(data.items)}; {gold} with errors; " \
+                f"MQM {gold_spans_per_segment(items):.2f} spans/seg" + (
+                    f"; {data.skipped} unlocatable skipped)" if data.skipped else ")")
         methods: dict[str, Callable[[], list[Spans]]] = {
             "flag-all": lambda: [flag_all(it.mt, it.refs[0]) for it in items],
             "naive-diff": lambda: [naive_diff(it.mt, it.refs[0]) for it in items],
@@ -141,7 +154,8 @@ def run_table(names: Sequence[str], n: int, seed: int, threshold: float | None) 
             secs = time.perf_counter() - t
             m = measure(items, pred)
             print(f"| {label} | {method} | {m['P']:.3f} | {m['R']:.3f} | **{m['F1']:.3f}** | {m['mP']:.3f} | "
-                  f"{m['mR']:.3f} | {m['mF1']:.3f} | {m['sP']:.3f} | {m['sR']:.3f} | {m['AUC']:.3f} | {secs:.1f} |",
+                  f"{m['mR']:.3f} | {m['mF1']:.3f} | {m['sP']:.3f} | {m['sR']:.3f} | {m['AUC']:.3f} | "
+                  f"{m['qP']:.3f} | {m['qR']:.3f} | **{m['qF1']:.3f}** | {m['n']:.2f} | {secs:.1f} |",
                   flush=True)
             label = ""
 
