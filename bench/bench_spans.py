@@ -161,7 +161,7 @@ def run_table(names: Sequence[str], n: int, seed: int, threshold: float | None) 
 
 
 def mlqe_agreement(pairs: Sequence[str]) -> None:
-    """Post-edit mode against MLQE-PE's official word and gap tags (TER of the MT against its post-edit)."""
+    """Post-edit mode's TER fragments (no phrase step) against MLQE-PE's official word and gap tags."""
     from evalkit.io.text import read_lines
 
     print("| MLQE-PE dev | words | BAD P | BAD R | BAD F1 | gaps | gap BAD P | gap BAD R |")
@@ -173,7 +173,7 @@ def mlqe_agreement(pairs: Sequence[str]) -> None:
         for k, (mt, pe, line) in enumerate(zip(mts, pes, tags)):
             bounds = [(m.start(), m.end()) for m in re.finditer(r"\S+", mt)]
             tag = line.split()
-            spans = spans_post_edit(mt, [pe])
+            spans = spans_post_edit(mt, [pe], phrase_gap=-1)
             anchors = {s.start for s in spans if s.end == s.start}
             for i, (a, b) in enumerate(bounds):
                 bad = any(s.start < b and s.end > a for s in spans if s.end > s.start)

@@ -32,7 +32,9 @@ def span_lines(spans: list[Span] | None) -> Text:
             out.append("\n")
         out.append(f"{sp.severity} {sp.category}: ", style=SEVERITY_STYLE.get(sp.severity, "red"))
         out.append(f"“{sp.text}”" if sp.text else f"(missing at {sp.start})")
-        if sp.ref_text:
+        if sp.moved_to is not None:
+            out.append(f" → move {sp.ref_text} (character {sp.moved_to})", style="green")
+        elif sp.ref_text:
             out.append(f" → “{sp.ref_text}”", style="green")
     return out
 
