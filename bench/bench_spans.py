@@ -8,6 +8,7 @@ for TED only the test segments and for BioMQM only the test documents, which the
   evalkit reference, 1 system   reference mode with the MT and reference alone
   evalkit reference, N systems  reference mode as `evalkit score` runs it on several systems: the other
                systems' outputs of the segment are consensus evidence
+  evalkit qe, 1 / N systems     QE mode: source and MT only (no reference), alone or with the other outputs
 Micro character-level precision/recall/F1 over non-whitespace characters (Neutral ratings ignored),
 for all human spans and for Major (+Critical) human spans only (evalkit: its major/critical spans;
 the baselines have no severity, all their spans count); the WMT23 QE shared task's rule (task 2:
@@ -45,6 +46,7 @@ from evalkit.io.mqm import (PRF, MQMItem, MQMSet, char_agreement, qe_char_agreem
 from evalkit.spans import baselines  # noqa: E402
 from evalkit.spans.classify import WEIGHTS  # noqa: E402
 from evalkit.spans.pipeline import ReferenceAnnotator, ReferenceSettings, spans_post_edit  # noqa: E402
+from evalkit.spans.qe import QEAnnotator  # noqa: E402
 from evalkit.spans.train import SpanTrainConfig, biomqm_doc, biomqm_docs, others_of, ted_fold  # noqa: E402
 
 DATA = Path(os.environ.get("EVALKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -78,6 +80,13 @@ def evalkit_reference(items: Sequence[MQMItem], annotator: ReferenceAnnotator,
     """Reference mode; with ``pool``, the other systems' outputs of each segment are consensus evidence."""
     others = others_of(items, pool) if pool is not None else None
     out = annotator.annotate([it.mt for it in items], [it.refs for it in items], [it.src for it in items], others)
+    return [[(s.start, s.end, s.severity) for s in spans] for spans in out]
+
+
+def evalkit_qe(items: Sequence[MQMItem], annotator: QEAnnotator, pool: Sequence[MQMItem] | None = None) -> list[Spans]:
+    """QE mode: source and MT only; with ``pool``, the other systems' outputs are consensus evidence."""
+    others = others_of(items, pool) if pool is not None else None
+    out = annotator.annotate([it.mt for it in items], [it.src for it in items], others)
     return [[(s.start, s.end, s.severity) for s in spans] for spans in out]
 
 
@@ -129,9 +138,12 @@ def sample(name: str, n: int, seed: int) -> tuple[MQMSet, list[MQMItem]]:
     return data, (rng.sample(items, n) if n < len(items) else items)
 
 
-def run_table(names: Sequence[str], n: int, seed: int, threshold: float | None) -> None:
+def run_table(names: Sequence[str], n: int, seed: int, threshold: float | None, modes: Sequence[str]) -> None:
     annotator = ReferenceAnnotator(ReferenceSettings(threshold=threshold))
+    qe = QEAnnotator()
     print(f"reference mode: {annotator.tagger.signature if threshold is None else f'threshold {threshold}'}")
+    if "qe" in modes:
+        print(f"qe mode: {qe.tagger.signature}")
     print("| data (sample) | method | P | R | F1 | Major P | Major R | Major F1 | seg P | seg R | seg AUC | "
           "QE-rule P | QE-rule R | QE-rule F1 | spans/seg | s |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -145,9 +157,13 @@ def run_table(names: Sequence[str], n: int, seed: int, threshold: float | None) 
             "flag-all": lambda: [flag_all(it.mt, it.refs[0]) for it in items],
             "naive-diff": lambda: [naive_diff(it.mt, it.refs[0]) for it in items],
             "ter-diff": lambda: ter_diff(items),
-            "evalkit reference, 1 system": lambda: evalkit_reference(items, annotator),
-            "evalkit reference, N systems": lambda: evalkit_reference(items, annotator, data.items),
         }
+        if "reference" in modes:
+            methods["evalkit reference, 1 system"] = lambda: evalkit_reference(items, annotator)
+            methods["evalkit reference, N systems"] = lambda: evalkit_reference(items, annotator, data.items)
+        if "qe" in modes:
+            methods["evalkit qe, 1 system"] = lambda: evalkit_qe(items, qe)
+            methods["evalkit qe, N systems"] = lambda: evalkit_qe(items, qe, data.items)
         for method, fn in methods.items():
             t = time.perf_counter()
             pred = fn()
@@ -192,6 +208,8 @@ def main() -> None:
     p.add_argument("--sample", type=int, default=500, help="rated segments per data set (default 500)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threshold", type=float, default=None, help="tagger threshold (default: the trained one)")
+    p.add_argument("--modes", nargs="+", choices=["reference", "qe"], default=["reference", "qe"],
+                   help="evalkit modes to run beside the baselines (default both)")
     p.add_argument("--mlqe", nargs="+", metavar="LP", help="post-edit mode against MLQE-PE dev word tags instead")
     args = p.parse_args()
     if not DATA.exists():
@@ -199,7 +217,7 @@ def main() -> None:
     if args.mlqe:
         mlqe_agreement(args.mlqe)
     else:
-        run_table(args.datasets, args.sample, args.seed, args.threshold)
+        run_table(args.datasets, args.sample, args.seed, args.threshold, args.modes)
 
 
 if __name__ == "__main__":

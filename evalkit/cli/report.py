@@ -30,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_input_args(p)
     add_metric_args(p, DEFAULTS["metrics"])
     g = p.add_argument_group("spans and statistics")
-    g.add_argument("--spans", choices=["post-edit", "reference", "xcomet", "none"], default=None,
+    g.add_argument("--spans", choices=["post-edit", "reference", "qe", "xcomet", "none"], default=None,
                    help="how to find garbled spans (default post-edit: the reference corrects this MT; "
                         "reference: an independent translation; none: scores only)")
     g.add_argument("--confidence", "-ci", action="store_true", default=None, help="bootstrap 95%% confidence intervals")

@@ -41,7 +41,8 @@ if TYPE_CHECKING:
     from evalkit.spans.similarity import WordEncoder
     from evalkit.spans.tagger import SpanTagger
 
-MODES = ("post-edit", "reference", "xcomet")  # xcomet: the spans of an XCOMET checkpoint among the run's metrics
+# qe: source and MT only (``qe.py``); xcomet: the spans of an XCOMET checkpoint among the run's metrics
+MODES = ("post-edit", "reference", "qe", "xcomet")
 CHUNK = 1000  # segments encoded together: batches stay full, memory stays bounded
 
 
@@ -260,6 +261,8 @@ def annotate_testset(testset: TestSet, mode: str = "post-edit", settings: Refere
         from evalkit.neural.comet.spans import annotate_xcomet
 
         return annotate_xcomet(testset, metrics or {})
+    if mode == "qe":
+        return _annotate_qe(testset)
     if not testset.has_references:
         raise InputError(f"--spans {mode} aligns the MT with a reference; none was given (-r/--ref)")
     refs = [testset.segment_refs(i) for i in range(len(testset))]
@@ -276,6 +279,24 @@ def annotate_testset(testset: TestSet, mode: str = "post-edit", settings: Refere
     return out
 
 
+def _others(systems: dict[str, list[str]], name: str) -> list[list[str]] | None:
+    """Other systems' outputs of each segment (consensus evidence), or None with one system."""
+    if len(systems) < 2:
+        return None
+    hyps = systems[name]
+    return [[o[i] for other, o in systems.items() if other != name] for i in range(len(hyps))]
+
+
+def _annotate_qe(testset: TestSet) -> dict[str, list[list[Span]]]:
+    from evalkit.spans.qe import QEAnnotator
+
+    if testset.srcs is None:
+        raise InputError("--spans qe reads the source and the MT; no source was given (-s/--src)")
+    annotator = QEAnnotator()
+    return {name: annotator.annotate(hyps, testset.srcs, _others(testset.systems, name))
+            for name, hyps in testset.systems.items()}
+
+
 def span_signature(mode: str, settings: ReferenceSettings | None = None, metrics: dict[str, Any] | None = None) -> str:
     """How the spans were found, so that they can be reproduced (like a metric's signature)."""
     from evalkit import __version__
@@ -284,6 +305,16 @@ def span_signature(mode: str, settings: ReferenceSettings | None = None, metrics
         from evalkit.neural.comet.spans import xcomet_metric
 
         return xcomet_metric(metrics or {}).span_signature()
+    if mode == "qe":
+        from evalkit.spans.crossling import LAYER as XL_LAYER
+        from evalkit.spans.crossling import OMISSION_SIM
+        from evalkit.spans.qe import QE_FEATURES, QESettings
+        from evalkit.spans.tagger import QE_TAGGER, load_tagger
+
+        q = QESettings()
+        return (f"mode:qe|inputs:src+mt|align:simalign-argmax|encoder:multilingual-e5-small@layer{XL_LAYER}|"
+                f"{load_tagger(QE_TAGGER, QE_FEATURES).signature}|omission:{OMISSION_SIM:g}|"
+                f"phrase-gap:{q.phrase_gap}|version:{__version__}")
     if mode == "post-edit":
         return (f"mode:post-edit|align:ter-shifts|tok:span|case:sensitive|phrase-gap:{DEFAULT_GAP}|"
                 f"version:{__version__}")
