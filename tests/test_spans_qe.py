@@ -48,10 +48,13 @@ def test_cli_score_with_spans_qe_and_no_reference_file(tmp_path: Path, capsys: p
     src, mt = tmp_path / "src.txt", tmp_path / "mt.txt"
     src.write_text("\n".join(SRCS) + "\n", encoding="utf-8")
     mt.write_text("\n".join(MTS["b"]) + "\n", encoding="utf-8")
-    rc = main(["score", "-t", str(mt), "-s", str(src), "-m", "comet-e5-qe", "--spans", "qe", "--format", "json",
-               "--workers", "1"])
+    rc = main(["score", "-t", str(mt), "-s", str(src), "--spans", "qe", "--format", "json", "--workers", "1"])
     out = capsys.readouterr()
     assert rc == 0, out.err
     system = json.loads(out.out)["systems"][0]
-    assert system["span_signature"].startswith("mode:qe|")
+    assert system["span_signature"].startswith("mode:qe|") and system["metrics"] == {}  # BLEU & co. need a reference
     assert all("spans" in seg for seg in system["segments"])
+    assert main(["score", "-t", str(mt), "-s", str(src), "--spans", "qe"]) == 0  # the text report too
+    assert "mode:qe" in capsys.readouterr().out
+    assert main(["score", "-t", str(mt), "--spans", "qe", "--format", "json"]) != 0
+    assert "source" in capsys.readouterr().err

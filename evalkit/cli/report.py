@@ -7,7 +7,8 @@ import sys
 from typing import Any
 
 from evalkit.cli import score as score_cli
-from evalkit.cli.common import add_input_args, add_metric_args, merged, score_from_opts, use_default_run
+from evalkit.cli.common import (add_input_args, add_metric_args, merged, score_from_opts,
+                                spans_only_without_reference, use_default_run)
 from evalkit.errors import InputError
 from evalkit.results import Result
 
@@ -61,6 +62,7 @@ def load_result(path: str) -> Result:
 def _scored(args: argparse.Namespace) -> tuple[Result, str | None]:
     use_default_run(args, "use -i RESULT.json or -t HYP -r REF")
     opts = merged(args, "score", DEFAULTS)
+    spans_only_without_reference(args, opts, DEFAULTS["metrics"])
     return score_from_opts(opts), opts.get("report")
 
 

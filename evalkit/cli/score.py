@@ -17,6 +17,7 @@ from evalkit.cli.common import (
     merged,
     parts_target,
     score_from_opts,
+    spans_only_without_reference,
     use_default_run,
 )
 from evalkit.errors import InputError
@@ -61,6 +62,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     use_default_run(args, "use -t HYP -r REF")
     opts = merged(args, "score", DEFAULTS)
+    spans_only_without_reference(args, opts, DEFAULTS["metrics"])
     segments = str(opts.get("segments"))
     try:
         limit = None if segments == "all" else int(segments)

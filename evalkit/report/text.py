@@ -64,15 +64,18 @@ def corpus_table(result: Result) -> Table:
 
 
 def sort_key_metric(s: SystemResult) -> str:
+    """The metric that orders segments; ``mqm`` (the span penalty) when only spans were asked for."""
     keys = list(s.metrics)
     for preferred in ("chrf", "bleu"):
         if preferred in keys:
             return preferred
-    return keys[0]
+    return keys[0] if keys else "mqm"
 
 
 def worst_first(s: SystemResult) -> list[SegmentResult]:
     key = sort_key_metric(s)
+    if key not in s.metrics:
+        return sorted(s.segments, key=lambda seg: (-(seg.mqm or 0.0), seg.id))
     sign = 1 if s.metrics[key].higher_is_better else -1
     return sorted(s.segments, key=lambda seg: (sign * seg.scores[key], seg.id))
 
