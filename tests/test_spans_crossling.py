@@ -58,3 +58,19 @@ def test_source_words_covered_by_the_reference(encoder: CrossEncoder) -> None:
     ev = cross_evidence(m[0], s[0], r[0])
     assert ev.src_in_ref is not None and ev.src_in_ref.tolist() == [1.0, 1.0, 1.0, 1.0]
     assert ev.features().shape == (len(mtk), 5)
+
+
+def test_reference_mode_rows_gain_the_cross_lingual_columns_before_consensus() -> None:
+    from evalkit.spans.features import CONSENSUS, FEATURES, REF_XL_FEATURES
+    from evalkit.spans.pipeline import ReferenceAnnotator
+
+    assert REF_XL_FEATURES[-CONSENSUS:] == FEATURES[-CONSENSUS:] and len(REF_XL_FEATURES) == len(FEATURES) + 5
+    plain = ReferenceAnnotator(cross_lingual=False)
+    xl = ReferenceAnnotator(cross_lingual=True, encoder=plain.encoder)
+    args = (["Er kaufte Birnen."], [["Er kaufte Äpfel."]], ["He bought apples."], [["Er kaufte Äpfel."]])
+    [a], [b] = plain.evidence(*args), xl.evidence(*args)
+    assert b.features.shape == (a.features.shape[0], len(REF_XL_FEATURES))
+    assert np.allclose(np.delete(b.features, range(len(FEATURES) - CONSENSUS, len(FEATURES) - CONSENSUS + 5),
+                                 axis=1), a.features, atol=1e-5)  # MiniLM batches differ in the last bits
+    [c] = xl.evidence(*args[:2])  # no source: the columns are zero
+    assert not c.features[:, len(FEATURES) - CONSENSUS:len(FEATURES)].any()

@@ -117,12 +117,22 @@ class ReferenceAnnotator:
     """Reference-mode spans, with the encoder's word vectors computed in batches for many segments."""
 
     def __init__(self, settings: ReferenceSettings | None = None, encoder: WordEncoder | None = None,
-                 tagger: SpanTagger | None = None) -> None:
+                 tagger: SpanTagger | None = None, cross_lingual: bool | None = None) -> None:
+        """``cross_lingual``: add ``crossling``'s source evidence to the rows (None: when the tagger reads it)."""
         from evalkit.spans.similarity import WordEncoder
 
         self.settings = settings or ReferenceSettings()
         self.encoder = encoder if encoder is not None else WordEncoder()
         self._tagger = tagger
+        self._cross_lingual = cross_lingual
+        self._cross: Any = None
+        self._cross_cache: dict[str, np.ndarray] = {}
+
+    @property
+    def cross_lingual(self) -> bool:
+        if self._cross_lingual is None:
+            self._cross_lingual = "xl_linked" in self.tagger.features
+        return self._cross_lingual
 
     @property
     def tagger(self) -> SpanTagger:
@@ -199,7 +209,33 @@ class ReferenceAnnotator:
             src = srcs[k] if srcs is not None else None
             out.append(Evidence(rs, als, segment_features(mt, rs, als, sims, src, cons),
                                 [best_per_column(m) for m in sims], bool(other)))
+        if self.cross_lingual:
+            self._add_cross_lingual(mts, srcs, out)
         return out
+
+    def _add_cross_lingual(self, mts: Sequence[str], srcs: Sequence[str | None] | None,
+                           evidence: list[Evidence]) -> None:
+        """Append ``crossling``'s columns (zeros without a source); sources and references are encoded once."""
+        from evalkit.spans.crossling import FEATURES as XL, CrossEncoder, cross_evidence
+        from evalkit.spans.features import with_cross_lingual
+
+        if self._cross is None:
+            self._cross = CrossEncoder()
+        live = [(k, ev) for k, ev in enumerate(evidence) if ev.alignments]
+        shared = {t: span_tokens(t) for k, ev in live for t in (srcs[k] if srcs is not None else None, ev.refs[0]) if t}
+        todo = [t for t in shared if t not in self._cross_cache]
+        if todo:
+            self._cross_cache.update(zip(todo, (v[0] for v in self._cross.encode(todo, [shared[t] for t in todo]))))
+        mt_vecs = self._cross.encode([mts[k] for k, _ in live], [ev.alignments[0].hyp_tokens for _, ev in live])
+        for (k, ev), mt_vec in zip(live, mt_vecs):
+            src = srcs[k] if srcs is not None else None
+            xl = np.zeros((len(ev.features), len(XL)), dtype=np.float32)
+            if src:
+                xl = cross_evidence(mt_vec[0], self._cross_cache[src], self._cross_cache[ev.refs[0]]).features()
+            ev.features = with_cross_lingual(ev.features, xl)
+        for ev in evidence:
+            if not ev.alignments:
+                ev.features = np.zeros((0, 0), dtype=np.float32)
 
     def _segment(self, mt: str, ev: Evidence) -> list[Span]:
         als = ev.alignments

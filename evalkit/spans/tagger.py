@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from evalkit.errors import ModelError
-from evalkit.spans.features import FEATURES
+from evalkit.spans.features import FEATURES, REF_XL_FEATURES
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 DEFAULT_TAGGER = WEIGHTS_DIR / "span-tagger.json"
@@ -85,10 +85,13 @@ class SpanTagger:
         return json.dumps(doc, indent=None, sort_keys=True) + "\n"
 
 
-def parse_tagger(text: str, origin: str, features: tuple[str, ...] = FEATURES) -> SpanTagger:
+def parse_tagger(text: str, origin: str, features: tuple[str, ...] | None = None) -> SpanTagger:
+    """``features`` None: a reference-mode tagger, with or without the cross-lingual columns."""
     try:
         doc = json.loads(text)
-        if doc["features"] != list(features):
+        allowed = (FEATURES, REF_XL_FEATURES) if features is None else (features,)
+        features = next((f for f in allowed if doc["features"] == list(f)), None)
+        if features is None:
             raise ModelError(f"{origin}: trained on other features than this evalkit computes; retrain it with "
                              "`evalkit train-spans --config configs/train-spans.toml`")
         layers = tuple((np.asarray(layer["weight"], dtype=np.float32), np.asarray(layer["bias"], dtype=np.float32))
@@ -107,7 +110,7 @@ def _optional(value: object) -> float | None:
 
 
 @lru_cache(maxsize=4)
-def load_tagger(path: str | Path = DEFAULT_TAGGER, features: tuple[str, ...] = FEATURES) -> SpanTagger:
+def load_tagger(path: str | Path = DEFAULT_TAGGER, features: tuple[str, ...] | None = None) -> SpanTagger:
     """The tagger from its JSON weights (the packaged reference-mode one by default) over ``features``."""
     path = Path(path)
     if not path.exists():

@@ -31,7 +31,7 @@ import numpy as np
 from evalkit.config import load_dataclass, resolve_path
 from evalkit.errors import InputError
 from evalkit.io.mqm import MQMItem, char_set, read_biomqm, read_ted
-from evalkit.spans.features import CONSENSUS, FEATURES
+from evalkit.spans.features import CONSENSUS, FEATURES, REF_XL_FEATURES
 from evalkit.spans.pipeline import ReferenceAnnotator
 from evalkit.spans.qe import QE_FEATURES, QEAnnotator
 from evalkit.spans.tagger import SpanTagger
@@ -56,6 +56,7 @@ class SpanTrainConfig:
     holdout_every: int = 10
     mode: str = "reference"  # or "qe": the source-only tagger over qe.QE_FEATURES
     max_segments: int = 0  # per TED pair and for BioMQM, with all their systems (0: all)
+    cross_lingual: bool = False  # reference mode: add crossling's source evidence (features.REF_XL_FEATURES)
     consensus_dropout: float = 0.3
     hidden_sizes: list[int] = field(default_factory=lambda: [64, 32])
     epochs: int = 8
@@ -144,7 +145,8 @@ def examples(name: str, items: Sequence[MQMItem], pool: Sequence[MQMItem], annot
             major.append(sum(i in serious for i in idx))
             seg.append(k)
         xs.append(ev.features)
-    width = len(QE_FEATURES) if isinstance(annotator, QEAnnotator) else len(FEATURES)
+    width = len(QE_FEATURES) if isinstance(annotator, QEAnnotator) else len(
+        REF_XL_FEATURES if annotator.cross_lingual else FEATURES)
     x = np.concatenate(xs) if xs else np.zeros((0, width), dtype=np.float32)
     return Examples(name, x, np.array(gold, np.float32), np.array(major, np.float32), np.array(chars, np.float32),
                     np.array(seg), consensus)
@@ -308,9 +310,10 @@ def run(cfg: SpanTrainConfig, root: Path) -> tuple[SpanTagger, dict]:
     start = time.perf_counter()
     if cfg.mode not in ("reference", "qe"):
         raise InputError(f"train-spans: mode {cfg.mode!r} is not reference or qe")
-    annotator = QEAnnotator() if cfg.mode == "qe" else ReferenceAnnotator()
+    annotator = QEAnnotator() if cfg.mode == "qe" else ReferenceAnnotator(cross_lingual=cfg.cross_lingual)
     train, dev = load_parts(cfg, root, annotator)
-    tagger, report = fit(cfg, train, dev, QE_FEATURES if cfg.mode == "qe" else FEATURES)
+    features = QE_FEATURES if cfg.mode == "qe" else REF_XL_FEATURES if cfg.cross_lingual else FEATURES
+    tagger, report = fit(cfg, train, dev, features)
     report["config"] = asdict(cfg)
     report["seconds"] = round(time.perf_counter() - start, 1)
     return tagger, report
