@@ -8,6 +8,7 @@ import pytest
 
 from evalkit.errors import InputError
 from evalkit.spans.pipeline import annotate_testset, span_signature
+from evalkit.spans.qe import QEAnnotator, QESettings
 from evalkit.spans.tagger import QE_TAGGER
 from evalkit.testset import TestSet
 
@@ -31,7 +32,9 @@ def test_qe_mode_needs_no_reference_and_keeps_offsets_exact() -> None:
             for s in spans:
                 assert 0 <= s.start <= s.end <= len(mt) and mt[s.start:s.end] == s.text
                 assert s.severity in ("minor", "major", "critical") and 0.0 <= s.confidence <= 1.0
-    omitted = [s for s in out["a"][0] if s.category == "omission"]
+    assert not any(s.category == "omission" for spans in out["a"] for s in spans)  # off by default
+    [with_omissions] = QEAnnotator(QESettings(omissions=True)).annotate(MTS["a"][:1], SRCS[:1])
+    omitted = [s for s in with_omissions if s.category == "omission"]
     assert omitted and omitted[0].start == MTS["a"][0].index(".") and "fish" in omitted[0].ref_text
     sig = span_signature("qe")
     assert sig.startswith("mode:qe|inputs:src+mt|") and "qe-tagger:" in sig and "e5" in sig

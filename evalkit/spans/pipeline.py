@@ -349,8 +349,9 @@ def span_signature(mode: str, settings: ReferenceSettings | None = None, metrics
 
         q = QESettings()
         return (f"mode:qe|inputs:src+mt|align:simalign-argmax|encoder:multilingual-e5-small@layer{XL_LAYER}|"
-                f"{load_tagger(QE_TAGGER, QE_FEATURES).signature}|omission:{OMISSION_SIM:g}|"
-                f"phrase-gap:{q.phrase_gap}|version:{__version__}")
+                f"{load_tagger(QE_TAGGER, QE_FEATURES).signature}|offset:{q.threshold_offset:g}|"
+                f"omissions:{f'{OMISSION_SIM:g}' if q.omissions else 'off'}|phrase-gap:{q.phrase_gap}|"
+                f"version:{__version__}")
     if mode == "post-edit":
         return (f"mode:post-edit|align:ter-shifts|tok:span|case:sensitive|phrase-gap:{DEFAULT_GAP}|"
                 f"version:{__version__}")
