@@ -156,7 +156,15 @@ class QEAnnotator:
 
     def annotate(self, mts: Sequence[str], srcs: Sequence[str | None],
                  others: Sequence[Sequence[str]] | None = None) -> list[list[Span]]:
-        return [self.segment(mt, src or "", ev) for mt, src, ev in zip(mts, srcs, self.evidence(mts, srcs, others))]
+        """Spans per segment, in blocks of ``pipeline.CHUNK`` segments so that memory stays bounded."""
+        from evalkit.spans.pipeline import CHUNK
+
+        out: list[list[Span]] = []
+        for a in range(0, len(mts), CHUNK):
+            sl = slice(a, a + CHUNK)
+            evidence = self.evidence(mts[sl], srcs[sl], others[sl] if others is not None else None)
+            out.extend(self.segment(mt, src or "", ev) for mt, src, ev in zip(mts[sl], srcs[sl], evidence))
+        return out
 
     def threshold(self, consensus: bool) -> float:
         if self.settings.threshold is not None:
