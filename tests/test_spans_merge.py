@@ -194,6 +194,20 @@ def test_a_shift_on_its_own_shows_the_block_and_where_it_belongs() -> None:
     assert (s.text, s.moved_to, s.ref_text) == ("today", 0, "at the start")
 
 
+def test_moved_to_survives_json_and_reads_as_a_move() -> None:
+    import evalkit
+    from evalkit.report.text import span_lines
+    from evalkit.results import Result
+
+    result = evalkit.score(["He quickly went home and slept"], [["He went home quickly and slept"]], metrics=["bleu"],
+                           spans="post-edit")
+    data = result.to_dict()
+    assert data["systems"][0]["segments"][0]["spans"][0]["moved_to"] == 20
+    [span] = Result.from_dict(data).systems[0].segments[0].spans
+    assert span.moved_to == 20
+    assert str(span_lines([span])) == "minor word order: “quickly” → move after “home” (character 20)"
+
+
 def test_phrases_keep_exact_offsets_and_never_cross_a_sentence_end() -> None:
     from evalkit.spans.pipeline import spans_post_edit
 
