@@ -40,6 +40,7 @@ class Span:
     severity: str
     ref_text: str = ""
     confidence: float = 1.0
+    moved_to: int | None = None  # word order: the MT offset where the block belongs
 
 
 @dataclass
@@ -154,6 +155,7 @@ def _span(v: Any, where: str) -> Span:
         severity=_str(_need(d, "severity", where), f"{where}.severity"),
         ref_text=_str(d.get("ref_text", ""), f"{where}.ref_text"),
         confidence=_num(d.get("confidence", 1.0), f"{where}.confidence"),
+        moved_to=_opt(d.get("moved_to"), _int, f"{where}.moved_to"),
     )
 
 

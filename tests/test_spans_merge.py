@@ -153,3 +153,67 @@ def test_mqm_score_weights_and_counts() -> None:
     assert mqm_score([]) == 0
     assert count_spans([seg, seg[:1]]) == {"mistranslation": {"major": 2}, "punctuation": {"minor": 1},
                                            "omission": {"critical": 1}, "spelling": {"minor": 1}}
+
+
+def test_phrase_step_joins_one_garble_with_its_full_correction() -> None:
+    from evalkit.spans.pipeline import spans_post_edit
+
+    mt = "“What exactly are they doing? It remains visible. “These are things we have to solve,” he added."
+    ref = "“What exactly are they doing? That remains to be seen. These are things we have to work out,” he added."
+    fragments = spans_post_edit(mt, [ref], phrase_gap=-1)
+    assert [s.text for s in fragments][:4] == ["It", "visible", ".", "“"]
+    out = spans_post_edit(mt, [ref])
+    check_offsets(mt, out)
+    assert [(s.text, s.ref_text, s.category, s.severity) for s in out] == [
+        ("It remains visible. “", "That remains to be seen.", "mistranslation", "major"),
+        ("solve", "work out", "mistranslation", "major"),
+    ]
+
+
+def test_a_moved_word_beside_an_edit_joins_it_instead_of_reading_as_itself() -> None:
+    from evalkit.spans.pipeline import spans_post_edit
+
+    mt = "However, the size of its troops has weaknesses analyzed by experts, which is why analysts question " \
+         "how much they would actually help."
+    ref = "However, the size of its army hides weaknesses pointed out by experts, which is why analysts question " \
+          "how much North Korean troops would actually help Russia."
+    out = spans_post_edit(mt, [ref])
+    check_offsets(mt, out)
+    assert not any(s.category == "word order" and s.text == s.ref_text for s in out)
+    [first] = [s for s in out if "troops" in s.text]
+    assert (first.text, first.ref_text) == ("troops has weaknesses analyzed", "army hides weaknesses pointed out")
+
+
+def test_a_shift_on_its_own_shows_the_block_and_where_it_belongs() -> None:
+    from evalkit.spans.pipeline import spans_post_edit
+
+    mt = "He quickly went home and slept"
+    [s] = spans_post_edit(mt, ["He went home quickly and slept"])
+    assert (s.text, s.category, s.moved_to, s.ref_text) == ("quickly", "word order", mt.index(" and"), "after “home”")
+    [s] = spans_post_edit("the cat sat on the mat today", ["today the cat sat on the mat"])
+    assert (s.text, s.moved_to, s.ref_text) == ("today", 0, "at the start")
+
+
+def test_moved_to_survives_json_and_reads_as_a_move() -> None:
+    import evalkit
+    from evalkit.report.text import span_lines
+    from evalkit.results import Result
+
+    result = evalkit.score(["He quickly went home and slept"], [["He went home quickly and slept"]], metrics=["bleu"],
+                           spans="post-edit")
+    data = result.to_dict()
+    assert data["systems"][0]["segments"][0]["spans"][0]["moved_to"] == 20
+    [span] = Result.from_dict(data).systems[0].segments[0].spans
+    assert span.moved_to == 20
+    assert str(span_lines([span])) == "minor word order: “quickly” → move after “home” (character 20)"
+
+
+def test_phrases_keep_exact_offsets_and_never_cross_a_sentence_end() -> None:
+    from evalkit.spans.pipeline import spans_post_edit
+
+    mt = "Das ist gut. Er kam spät heim und aß nichts."
+    ref = "Das war gut. Sie kam früh nach Hause und trank nichts."
+    out = spans_post_edit(mt, [ref])
+    check_offsets(mt, out)
+    assert not any("." in s.text[:-1] for s in out)
+    assert len(out) < len(spans_post_edit(mt, [ref], phrase_gap=-1))

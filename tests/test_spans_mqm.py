@@ -8,7 +8,8 @@ import pytest
 
 from conftest import SHARED_DATA, require
 from evalkit.errors import InputError
-from evalkit.io.mqm import MQMError, MQMItem, char_agreement, char_set, locate, parse_inline, read_biomqm, read_ted, read_wmt23
+from evalkit.io.mqm import (MQMError, MQMItem, char_agreement, char_set, locate, parse_inline, qe_char_agreement,
+                             read_biomqm, read_ted, read_wmt23)
 
 
 def _wmt_layout(root: Path) -> Path:
@@ -103,6 +104,22 @@ def test_char_agreement_counts_non_whitespace_characters() -> None:
     assert prf.precision == 1.0 and prf.recall == pytest.approx(4 / 6) and prf.f1 == pytest.approx(0.8)
     major = char_agreement([item], [[(3, 8)]], ("major",))
     assert (major.tp, major.pred, major.gold) == (2, 4, 4)
+
+
+def test_qe_rule_hand_computed() -> None:
+    """WMT23 QE task 2: whitespace counts, wrong severity 0.5, clean items cost precision, omission marks its anchor."""
+    items = [
+        MQMItem("s", "1", "", "ab cd ef", ["x"], [MQMError(0, 5, "major", "x"), MQMError(6, 8, "minor", "y")]),
+        MQMItem("s", "2", "", "xyz", ["x"]),
+        MQMItem("s", "3", "", "hello", ["x"], [MQMError(1, 3, "major", "x"), MQMError(2, 4, "minor", "y")]),
+    ]
+    pred = [[(3, 8, "minor")], [(0, 0, "major")], [(2, 3, "critical"), (5, 5, "major")]]
+    prf = qe_char_agreement(items, pred)
+    # 1: c,d (gold major, minor predicted) 0.5 each, the space after d a false positive, e,f 1 each: tp 3 of 5 / 7
+    # 2: the zero-width span marks x: 1 predicted; 3: l (gold both) 1; the end anchor 1 predicted; gold e,l,l
+    assert (prf.tp, prf.pred, prf.gold) == (4.0, 8, 10)
+    assert prf.precision == 0.5 and prf.recall == 0.4 and prf.f1 == pytest.approx(4 / 9)
+    assert qe_char_agreement(items[1:2], [[]]).f1 == 0.0
 
 
 def test_bad_input_is_an_input_error(tmp_path: Path) -> None:

@@ -166,7 +166,10 @@ def test_default_config_turns_spans_on() -> None:
 
 
 def test_post_edit_mode_reproduces_mlqe_pe_word_tags() -> None:
-    """MLQE-PE's official OK/BAD word tags come from TER between the MT and its post-edit."""
+    """MLQE-PE's official OK/BAD word tags come from TER between the MT and its post-edit.
+
+    Tags are per token, so this compares TER's fragments (``phrase_gap=-1``), not the phrase spans.
+    """
     from evalkit.io.text import read_lines
 
     folder = require(SHARED_DATA / "mlqe-pe" / "data" / "post-editing" / "dev" / "en-de-dev")
@@ -176,7 +179,7 @@ def test_post_edit_mode_reproduces_mlqe_pe_word_tags() -> None:
         words = [(m.start(), m.end()) for m in re.finditer(r"\S+", mt)]
         gold = [t == "BAD" for t in line.split()[1::2]]
         assert len(gold) == len(words)
-        spans = [s for s in spans_post_edit(mt, [pe]) if s.end > s.start]
+        spans = [s for s in spans_post_edit(mt, [pe], phrase_gap=-1) if s.end > s.start]
         for (a, b), g in zip(words, gold):
             bad = any(s.start < b and s.end > a for s in spans)
             tp, fp, fn = tp + (bad and g), fp + (bad and not g), fn + (g and not bad)

@@ -124,8 +124,12 @@ def test_decision_rule_threshold_support_and_extension() -> None:
     assert [(s.text, s.category) for s in spans] == [("went", "mistranslation"), ("yesterday", "addition")]
     assert all(0.9 < s.confidence <= 1.0 for s in spans)
     everything = ReferenceAnnotator(tagger=_tagger([], 5.0), encoder=edited_only.encoder)  # every token flagged
-    [spans] = everything.annotate([mt], [["He walked to the shop"]])
+    fragments = ReferenceAnnotator(ReferenceSettings(phrase_gap=-1), tagger=_tagger([], 5.0),
+                                   encoder=edited_only.encoder)
+    [spans] = fragments.annotate([mt], [["He walked to the shop"]])
     assert [s.text for s in spans] == ["He went to the shop", "yesterday"]  # grown over flagged neighbours
+    [spans] = everything.annotate([mt], [["He walked to the shop"]])
+    assert [(s.text, s.ref_text) for s in spans] == [(mt, "He walked to the shop")]  # one phrase
     [spans] = everything.annotate([mt], [["He walked to the shop", "He went to the shop"]])
     assert [s.text for s in spans] == ["He went to the shop yesterday"]  # "went" is supported by a reference
     assert spans[0].ref_text == "" and spans[0].category == "addition"

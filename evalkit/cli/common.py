@@ -123,6 +123,14 @@ def merged(args: argparse.Namespace, section: str, defaults: dict[str, Any]) -> 
     return out
 
 
+def spans_only_without_reference(args: argparse.Namespace, opts: dict[str, Any], default_metrics: list[str]) -> None:
+    """``--spans qe`` with neither a reference nor ``-m``: find the spans alone instead of failing on BLEU's
+    missing reference (the default metrics all read one)."""
+    if opts.get("spans") == "qe" and not opts.get("ref") and args.metrics is None and \
+            opts.get("metrics") == default_metrics:
+        opts["metrics"] = []
+
+
 def use_default_run(args: argparse.Namespace, usage: str) -> None:
     """With no inputs and no config, run the showcase (configs/default.toml), as a new user expects."""
     from evalkit.config import DEFAULT_CONFIG

@@ -70,7 +70,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="a resampled difference equal to the observed one counts as at least as extreme (inclusive, "
                         "the textbook rule, default) or not (strict: sacrebleu's and multeval's rule, which gives "
                         "identical systems the smallest p-value)")
-    g.add_argument("--spans", choices=["post-edit", "reference", "xcomet", "none"], default=None,
+    g.add_argument("--spans", choices=["post-edit", "reference", "qe", "xcomet", "none"], default=None,
                    help="also report span errors per 100 MT words by severity (see `evalkit score --spans`)")
     add_output_args(p, FORMATS)
     p.add_argument("--html", metavar="FILE", help="also write the HTML page (p-value heatmaps, CI plots) to FILE")

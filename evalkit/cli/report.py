@@ -7,7 +7,8 @@ import sys
 from typing import Any
 
 from evalkit.cli import score as score_cli
-from evalkit.cli.common import add_input_args, add_metric_args, merged, score_from_opts, use_default_run
+from evalkit.cli.common import (add_input_args, add_metric_args, merged, score_from_opts,
+                                spans_only_without_reference, use_default_run)
 from evalkit.errors import InputError
 from evalkit.results import Result
 
@@ -30,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_input_args(p)
     add_metric_args(p, DEFAULTS["metrics"])
     g = p.add_argument_group("spans and statistics")
-    g.add_argument("--spans", choices=["post-edit", "reference", "xcomet", "none"], default=None,
+    g.add_argument("--spans", choices=["post-edit", "reference", "qe", "xcomet", "none"], default=None,
                    help="how to find garbled spans (default post-edit: the reference corrects this MT; "
                         "reference: an independent translation; none: scores only)")
     g.add_argument("--confidence", "-ci", action="store_true", default=None, help="bootstrap 95%% confidence intervals")
@@ -61,6 +62,7 @@ def load_result(path: str) -> Result:
 def _scored(args: argparse.Namespace) -> tuple[Result, str | None]:
     use_default_run(args, "use -i RESULT.json or -t HYP -r REF")
     opts = merged(args, "score", DEFAULTS)
+    spans_only_without_reference(args, opts, DEFAULTS["metrics"])
     return score_from_opts(opts), opts.get("report")
 
 

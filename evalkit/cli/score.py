@@ -17,6 +17,7 @@ from evalkit.cli.common import (
     merged,
     parts_target,
     score_from_opts,
+    spans_only_without_reference,
     use_default_run,
 )
 from evalkit.errors import InputError
@@ -46,9 +47,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--confidence", "-ci", action="store_true", default=None, help="bootstrap 95%% confidence intervals")
     g.add_argument("--n-bootstrap", type=int, default=None, help="bootstrap samples (default 1000)")
     g.add_argument("--seed", type=int, default=None, help="resampling seed (default 12345, as sacrebleu)")
-    g.add_argument("--spans", choices=["post-edit", "reference", "xcomet", "none"], default=None,
+    g.add_argument("--spans", choices=["post-edit", "reference", "qe", "xcomet", "none"], default=None,
                    help="find garbled spans by aligning MT with the reference: post-edit (the reference corrects "
-                        "this MT) or reference (an independent translation); xcomet: the spans of an XCOMET "
+                        "this MT) or reference (an independent translation); qe: source and MT only (-s, no "
+                        "reference needed); xcomet: the spans of an XCOMET "
                         "checkpoint given with -m comet --comet-checkpoint")
     add_output_args(p, ["text", "json", "jsonl", "tsv", "parquet"])
     p.add_argument("--segments", default=None, metavar="N|all", help="text output: worst N segments per system (default 20)")
@@ -60,6 +62,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     use_default_run(args, "use -t HYP -r REF")
     opts = merged(args, "score", DEFAULTS)
+    spans_only_without_reference(args, opts, DEFAULTS["metrics"])
     segments = str(opts.get("segments"))
     try:
         limit = None if segments == "all" else int(segments)

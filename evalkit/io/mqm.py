@@ -230,7 +230,7 @@ def char_set(text: str, spans: Iterable[tuple[int, int]]) -> set[int]:
 class PRF:
     """Micro counts: true positives, predicted, gold."""
 
-    tp: int = 0
+    tp: float = 0
     pred: int = 0
     gold: int = 0
 
@@ -260,4 +260,39 @@ def char_agreement(items: Sequence[MQMItem], predicted: Sequence[Sequence[tuple[
     for item, spans in zip(items, predicted, strict=True):
         gold = char_set(item.mt, ((e.start, e.end) for e in item.errors if e.severity in severities))
         prf.add(char_set(item.mt, spans), gold)
+    return prf
+
+
+def _severity_marks(length: int, spans: Iterable[tuple[int, int, str]]) -> list[int]:
+    """Per character (``length + 1`` slots, so a zero-width span at the end has one): bit 1 minor, bit 2 major.
+
+    A zero-width span (an omission) marks the character at its anchor, as the WMT23 QE scorer does;
+    critical counts as major (the task had two levels); a span without severity counts as minor.
+    """
+    marks = [0] * (length + 1)
+    for a, b, sev in spans:
+        bit = 2 if sev in ("major", "critical") else 1
+        a, b = max(a, 0), min(b, length)
+        for i in range(a, b) if b > a else ([a] if a <= length else []):
+            marks[i] |= bit
+    return marks
+
+
+def qe_char_agreement(items: Sequence[MQMItem], predicted: Sequence[Sequence[tuple[int, int, str]]]) -> PRF:
+    """The WMT23 QE shared task's error-span score (task 2), micro over every item, error-free ones included.
+
+    Every character counts (whitespace too). A gold error character predicted as an error counts 1 when
+    a predicted severity matches a gold one (or the gold has both), 0.5 when only the other severity was
+    predicted; precision divides by the predicted characters, recall by the gold ones.
+    """
+    prf = PRF()
+    for item, spans in zip(items, predicted, strict=True):
+        n = len(item.mt)
+        gold = _severity_marks(n, ((e.start, e.end, e.severity) for e in item.errors))
+        pred = _severity_marks(n, spans)
+        for g, p in zip(gold, pred):
+            prf.pred += p != 0
+            prf.gold += g != 0
+            if g and p:
+                prf.tp += 1.0 if g & p else 0.5
     return prf

@@ -128,6 +128,8 @@ class Column:
 def _tip(sp: Span) -> str:
     if sp.start == sp.end:
         what = f"missing “{sp.ref_text}”"
+    elif sp.moved_to is not None:
+        what = f"“{sp.text}” → move {sp.ref_text}"
     elif sp.ref_text:
         what = f"“{sp.text}” → “{sp.ref_text}”"
     else:
@@ -189,7 +191,8 @@ def errors_context(result: Result) -> dict[str, Any]:
                 keys=[(c.token, repr(v)) for c, v in zip(columns, values) if v is not None],
                 errs=" ".join(sorted({f"{cat_tok[s.category]}:{sev_tok[s.severity]}" for s in spans})),
                 pieces=[_piece_view(p, spans, sev_tok, cat_tok) for p in pieces(seg.hyp, spans)],
-                spans=[SpanView(s.text, s.ref_text, s.category, s.severity, sev_tok[s.severity], s.confidence,
+                spans=[SpanView(s.text, s.ref_text if s.moved_to is None else f"move {s.ref_text}", s.category,
+                                s.severity, sev_tok[s.severity], s.confidence,
                                 s.start == s.end) for s in ordered],
             ))
     return {

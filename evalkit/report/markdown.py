@@ -94,6 +94,8 @@ def _span_item(sp: Span) -> str:
         label += f", confidence {sp.confidence:.2f}"
     if sp.start == sp.end:
         return f"- missing {bold(sp.ref_text) if sp.ref_text else 'text'} at character {sp.start} ({label})"
+    if sp.moved_to is not None:
+        return f"- {bold(sp.text)} → move {escape(sp.ref_text)} (character {sp.moved_to}; {label})"
     fix = bold(sp.ref_text) if sp.ref_text else "*delete*"
     return f"- {bold(sp.text)} → {fix} ({label})"
 

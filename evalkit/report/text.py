@@ -32,7 +32,9 @@ def span_lines(spans: list[Span] | None) -> Text:
             out.append("\n")
         out.append(f"{sp.severity} {sp.category}: ", style=SEVERITY_STYLE.get(sp.severity, "red"))
         out.append(f"“{sp.text}”" if sp.text else f"(missing at {sp.start})")
-        if sp.ref_text:
+        if sp.moved_to is not None:
+            out.append(f" → move {sp.ref_text} (character {sp.moved_to})", style="green")
+        elif sp.ref_text:
             out.append(f" → “{sp.ref_text}”", style="green")
     return out
 
@@ -62,15 +64,18 @@ def corpus_table(result: Result) -> Table:
 
 
 def sort_key_metric(s: SystemResult) -> str:
+    """The metric that orders segments; ``mqm`` (the span penalty) when only spans were asked for."""
     keys = list(s.metrics)
     for preferred in ("chrf", "bleu"):
         if preferred in keys:
             return preferred
-    return keys[0]
+    return keys[0] if keys else "mqm"
 
 
 def worst_first(s: SystemResult) -> list[SegmentResult]:
     key = sort_key_metric(s)
+    if key not in s.metrics:
+        return sorted(s.segments, key=lambda seg: (-(seg.mqm or 0.0), seg.id))
     sign = 1 if s.metrics[key].higher_is_better else -1
     return sorted(s.segments, key=lambda seg: (sign * seg.scores[key], seg.id))
 

@@ -139,7 +139,10 @@ def classify(
     n_words = sum(1 for t in hyp_tokens if not is_punct(t.text))
     severity = severity_of(category, mt_words, ref_words, n_words)
     ref_text = ref[ref_tokens[cand.ref_idx[0]].start:ref_tokens[cand.ref_idx[-1]].end] if cand.ref_idx else ""
-    return Span(cand.start, cand.end, mt[cand.start:cand.end], category, severity, ref_text, round(confidence, 3))
+    if cand.ref_text is not None:
+        ref_text = cand.ref_text
+    return Span(cand.start, cand.end, mt[cand.start:cand.end], category, severity, ref_text, round(confidence, 3),
+                cand.moved_to)
 
 
 def span_weight(span: Span) -> float:

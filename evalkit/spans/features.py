@@ -44,6 +44,10 @@ FEATURES: tuple[str, ...] = (
     "others_have", "others_left_bigram", "others_right_bigram", "others_match", "log_n_others",
 )
 CONSENSUS = 5
+# With cross-lingual evidence (``crossling``): its per-word columns, before the consensus ones (which the
+# training drops for a share of segments and which must stay last).
+XL_FEATURES: tuple[str, ...] = ("xl_linked", "xl_best", "xl_margin", "xl_src_in_ref", "xl_unlinked_run")
+REF_XL_FEATURES: tuple[str, ...] = FEATURES[:-CONSENSUS] + XL_FEATURES + FEATURES[-CONSENSUS:]
 _CHRF = CHRF()
 
 
@@ -114,6 +118,11 @@ def consensus_features(mt_tokens: Sequence[Token], others: Sequence[Sequence[Tok
     out[:, 0], out[:, 1], out[:, 2], out[:, 3] = have / k, left / k, right / k, matched / k
     out[:, 4] = math.log1p(k)
     return out
+
+
+def with_cross_lingual(x: np.ndarray, xl: np.ndarray) -> np.ndarray:
+    """``FEATURES`` rows with the ``XL_FEATURES`` columns inserted before the consensus ones."""
+    return np.concatenate([x[:, :-CONSENSUS], xl.astype(np.float32), x[:, -CONSENSUS:]], axis=1)
 
 
 def segment_features(

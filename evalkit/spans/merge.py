@@ -23,6 +23,7 @@ class Candidate:
 
     ``start``/``end`` are character offsets into the MT; for an omission both equal the anchor.
     ``ref_idx`` indexes the tokens of reference ``ref``; ``ops`` lists the alignment ops involved.
+    ``moved_to``/``ref_text``: for a word-order span, the MT offset where the block belongs and how to say it.
     """
 
     kind: str
@@ -33,6 +34,9 @@ class Candidate:
     ref: int
     ref_idx: list[int] = field(default_factory=list)
     ops: list[str] = field(default_factory=list)
+    confidence: float = 1.0
+    moved_to: int | None = None
+    ref_text: str | None = None
 
 
 @dataclass

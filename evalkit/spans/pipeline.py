@@ -32,6 +32,7 @@ from evalkit.results import Span, SystemResult
 from evalkit.spans.align import align
 from evalkit.spans.classify import MINOR_CATEGORIES, classify, count_spans, is_content, mqm_score
 from evalkit.spans.merge import Candidate, merge
+from evalkit.spans.phrases import DEFAULT_GAP, phrases
 from evalkit.spans.tokenize import punct_tokens
 from evalkit.spans.types import Alignment, Token
 from evalkit.testset import TestSet
@@ -40,7 +41,8 @@ if TYPE_CHECKING:
     from evalkit.spans.similarity import WordEncoder
     from evalkit.spans.tagger import SpanTagger
 
-MODES = ("post-edit", "reference", "xcomet")  # xcomet: the spans of an XCOMET checkpoint among the run's metrics
+# qe: source and MT only (``qe.py``); xcomet: the spans of an XCOMET checkpoint among the run's metrics
+MODES = ("post-edit", "reference", "qe", "xcomet")
 CHUNK = 1000  # segments encoded together: batches stay full, memory stays bounded
 
 
@@ -51,6 +53,7 @@ class ReferenceSettings:
     threshold: float | None = None
     omission_support: float = 0.75
     extend: bool = True
+    phrase_gap: int = 2  # chosen on TED dev segments: same F1, fewer spans than 1 (see phrases.py)
 
 
 @dataclass
@@ -93,20 +96,20 @@ def _mode(mode: str) -> str:
     return mode
 
 
-def spans_post_edit(mt: str, refs: Sequence[str]) -> list[Span]:
-    """Every edit from MT to its closest post-edit, classified."""
+def spans_post_edit(mt: str, refs: Sequence[str], phrase_gap: int = DEFAULT_GAP) -> list[Span]:
+    """Every edit from MT to its closest post-edit, classified; ``phrase_gap < 0`` keeps TER's fragments."""
     alignments = [align_tokens(mt, r) for r in refs if r]
-    return _classify_all(mt, refs, alignments, merge(alignments), None)
+    return _classify_all(mt, refs, alignments, phrases(merge(alignments), alignments, phrase_gap))
 
 
-def _classify_all(mt: str, refs: Sequence[str], alignments: Sequence[Alignment], cands: Sequence[Candidate],
-                  conf: Sequence[float] | None) -> list[Span]:
+def _classify_all(mt: str, refs: Sequence[str], alignments: Sequence[Alignment],
+                  cands: Sequence[Candidate]) -> list[Span]:
     live = [r for r in refs if r]
     out = []
-    for k, c in enumerate(cands):
+    for c in cands:
         al = alignments[c.ref]
         out.append(classify(c, mt, al.hyp_tokens, live[c.ref], al.ref_tokens,
-                            confidence=1.0 if conf is None else conf[k]))
+                            confidence=min(1.0, max(0.0, c.confidence))))
     return out
 
 
@@ -114,12 +117,22 @@ class ReferenceAnnotator:
     """Reference-mode spans, with the encoder's word vectors computed in batches for many segments."""
 
     def __init__(self, settings: ReferenceSettings | None = None, encoder: WordEncoder | None = None,
-                 tagger: SpanTagger | None = None) -> None:
+                 tagger: SpanTagger | None = None, cross_lingual: bool | None = None) -> None:
+        """``cross_lingual``: add ``crossling``'s source evidence to the rows (None: when the tagger reads it)."""
         from evalkit.spans.similarity import WordEncoder
 
         self.settings = settings or ReferenceSettings()
         self.encoder = encoder if encoder is not None else WordEncoder()
         self._tagger = tagger
+        self._cross_lingual = cross_lingual
+        self._cross: Any = None
+        self._cross_cache: dict[str, np.ndarray] = {}
+
+    @property
+    def cross_lingual(self) -> bool:
+        if self._cross_lingual is None:
+            self._cross_lingual = "xl_linked" in self.tagger.features
+        return self._cross_lingual
 
     @property
     def tagger(self) -> SpanTagger:
@@ -196,7 +209,33 @@ class ReferenceAnnotator:
             src = srcs[k] if srcs is not None else None
             out.append(Evidence(rs, als, segment_features(mt, rs, als, sims, src, cons),
                                 [best_per_column(m) for m in sims], bool(other)))
+        if self.cross_lingual:
+            self._add_cross_lingual(mts, srcs, out)
         return out
+
+    def _add_cross_lingual(self, mts: Sequence[str], srcs: Sequence[str | None] | None,
+                           evidence: list[Evidence]) -> None:
+        """Append ``crossling``'s columns (zeros without a source); sources and references are encoded once."""
+        from evalkit.spans.crossling import FEATURES as XL, CrossEncoder, cross_evidence
+        from evalkit.spans.features import with_cross_lingual
+
+        if self._cross is None:
+            self._cross = CrossEncoder()
+        live = [(k, ev) for k, ev in enumerate(evidence) if ev.alignments]
+        shared = {t: span_tokens(t) for k, ev in live for t in (srcs[k] if srcs is not None else None, ev.refs[0]) if t}
+        todo = [t for t in shared if t not in self._cross_cache]
+        if todo:
+            self._cross_cache.update(zip(todo, (v[0] for v in self._cross.encode(todo, [shared[t] for t in todo]))))
+        mt_vecs = self._cross.encode([mts[k] for k, _ in live], [ev.alignments[0].hyp_tokens for _, ev in live])
+        for (k, ev), mt_vec in zip(live, mt_vecs):
+            src = srcs[k] if srcs is not None else None
+            xl = np.zeros((len(ev.features), len(XL)), dtype=np.float32)
+            if src:
+                xl = cross_evidence(mt_vec[0], self._cross_cache[src], self._cross_cache[ev.refs[0]]).features()
+            ev.features = with_cross_lingual(ev.features, xl)
+        for ev in evidence:
+            if not ev.alignments:
+                ev.features = np.zeros((0, 0), dtype=np.float32)
 
     def _segment(self, mt: str, ev: Evidence) -> list[Span]:
         als = ev.alignments
@@ -208,14 +247,14 @@ class ReferenceAnnotator:
         flagged = (prob >= self.threshold(ev.consensus)).tolist()
         cands = merge(als, supported=[[not f for f in flagged]] * len(als))
         claimed = {i for c in cands if c.kind != "omission" for i in range(c.lo, c.hi)}
-        kept, conf = [], []
+        kept = []
         for c in cands:
             if c.kind == "omission":
                 missing = [j for j in c.ref_idx if is_content(als[c.ref].ref_tokens[j].text)]
                 scores = [float(ev.ref_best[c.ref][j]) for j in missing]
                 if not missing or min(scores) >= self.settings.omission_support:
                     continue
-                conf.append(1.0 - float(np.mean(scores)))
+                c.confidence = 1.0 - float(np.mean(scores))
             else:
                 lo, hi = c.lo, c.hi
                 while self.settings.extend and lo > 0 and flagged[lo - 1] and lo - 1 not in claimed:
@@ -223,11 +262,10 @@ class ReferenceAnnotator:
                 while self.settings.extend and hi < len(toks) and flagged[hi] and hi not in claimed:
                     hi += 1
                 claimed.update(range(lo, hi))
-                c.start, c.end = toks[lo].start, toks[hi - 1].end
-                conf.append(float(prob[lo:hi].mean()))
+                c.lo, c.hi, c.start, c.end = lo, hi, toks[lo].start, toks[hi - 1].end
+                c.confidence = float(prob[lo:hi].mean())
             kept.append(c)
-        order = sorted(range(len(kept)), key=lambda k: (kept[k].start, kept[k].end))
-        spans = _classify_all(mt, ev.refs, als, [kept[k] for k in order], [min(1.0, max(0.0, conf[k])) for k in order])
+        spans = _classify_all(mt, ev.refs, als, phrases(kept, als, self.settings.phrase_gap))
         if self.tagger.major_threshold is None or out.shape[1] < 2:
             return spans
         return [self._severity(s, out[:, 1], toks) for s in spans]
@@ -259,6 +297,8 @@ def annotate_testset(testset: TestSet, mode: str = "post-edit", settings: Refere
         from evalkit.neural.comet.spans import annotate_xcomet
 
         return annotate_xcomet(testset, metrics or {})
+    if mode == "qe":
+        return _annotate_qe(testset)
     if not testset.has_references:
         raise InputError(f"--spans {mode} aligns the MT with a reference; none was given (-r/--ref)")
     refs = [testset.segment_refs(i) for i in range(len(testset))]
@@ -275,6 +315,24 @@ def annotate_testset(testset: TestSet, mode: str = "post-edit", settings: Refere
     return out
 
 
+def _others(systems: dict[str, list[str]], name: str) -> list[list[str]] | None:
+    """Other systems' outputs of each segment (consensus evidence), or None with one system."""
+    if len(systems) < 2:
+        return None
+    hyps = systems[name]
+    return [[o[i] for other, o in systems.items() if other != name] for i in range(len(hyps))]
+
+
+def _annotate_qe(testset: TestSet) -> dict[str, list[list[Span]]]:
+    from evalkit.spans.qe import QEAnnotator
+
+    if testset.srcs is None:
+        raise InputError("--spans qe reads the source and the MT; no source was given (-s/--src)")
+    annotator = QEAnnotator()
+    return {name: annotator.annotate(hyps, testset.srcs, _others(testset.systems, name))
+            for name, hyps in testset.systems.items()}
+
+
 def span_signature(mode: str, settings: ReferenceSettings | None = None, metrics: dict[str, Any] | None = None) -> str:
     """How the spans were found, so that they can be reproduced (like a metric's signature)."""
     from evalkit import __version__
@@ -283,8 +341,20 @@ def span_signature(mode: str, settings: ReferenceSettings | None = None, metrics
         from evalkit.neural.comet.spans import xcomet_metric
 
         return xcomet_metric(metrics or {}).span_signature()
+    if mode == "qe":
+        from evalkit.spans.crossling import LAYER as XL_LAYER
+        from evalkit.spans.crossling import OMISSION_SIM
+        from evalkit.spans.qe import QE_FEATURES, QESettings
+        from evalkit.spans.tagger import QE_TAGGER, load_tagger
+
+        q = QESettings()
+        return (f"mode:qe|inputs:src+mt|align:simalign-argmax|encoder:multilingual-e5-small@layer{XL_LAYER}|"
+                f"{load_tagger(QE_TAGGER, QE_FEATURES).signature}|offset:{q.threshold_offset:g}|"
+                f"omissions:{f'{OMISSION_SIM:g}' if q.omissions else 'off'}|phrase-gap:{q.phrase_gap}|"
+                f"version:{__version__}")
     if mode == "post-edit":
-        return f"mode:post-edit|align:ter-shifts|tok:span|case:sensitive|version:{__version__}"
+        return (f"mode:post-edit|align:ter-shifts|tok:span|case:sensitive|phrase-gap:{DEFAULT_GAP}|"
+                f"version:{__version__}")
     from evalkit.neural.encoder import DEFAULT_ENCODER
     from evalkit.spans.similarity import LAYER
     from evalkit.spans.tagger import load_tagger
@@ -294,7 +364,8 @@ def span_signature(mode: str, settings: ReferenceSettings | None = None, metrics
     if s.threshold is not None:
         tagger = replace(tagger, threshold=s.threshold, single_threshold=None)
     return (f"mode:reference|align:ter-shifts|tok:span|case:insensitive|{tagger.signature}|"
-            f"omission:{s.omission_support:g}|encoder:{DEFAULT_ENCODER}@layer{LAYER}|version:{__version__}")
+            f"omission:{s.omission_support:g}|phrase-gap:{s.phrase_gap}|encoder:{DEFAULT_ENCODER}@layer{LAYER}|"
+            f"version:{__version__}")
 
 
 def attach_spans(system_result: SystemResult, spans: Sequence[Sequence[Span]]) -> None:

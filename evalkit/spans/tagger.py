@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from evalkit.errors import ModelError
-from evalkit.spans.features import FEATURES
+from evalkit.spans.features import FEATURES, REF_XL_FEATURES
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 DEFAULT_TAGGER = WEIGHTS_DIR / "span-tagger.json"
+QE_TAGGER = WEIGHTS_DIR / "qe-tagger.json"
 
 
 @dataclass(frozen=True)
@@ -42,13 +43,14 @@ class SpanTagger:
     name: str = "span-tagger"
     major_threshold: float | None = None
     single_threshold: float | None = None
+    features: tuple[str, ...] = FEATURES
 
     def threshold_for(self, consensus: bool) -> float:
         """The P(error) threshold for a segment with (or without) other systems' outputs as evidence."""
         return self.threshold if consensus or self.single_threshold is None else self.single_threshold
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """P(error) for each row of ``x`` (``(n, len(FEATURES))``)."""
+        """P(error) for each row of ``x`` (``(n, len(self.features))``)."""
         return self.outputs(x)[:, 0]
 
     def outputs(self, x: np.ndarray) -> np.ndarray:
@@ -71,7 +73,7 @@ class SpanTagger:
     def to_json(self, extra: dict | None = None) -> str:
         doc = {
             "name": self.name,
-            "features": list(FEATURES),
+            "features": list(self.features),
             "mean": self.mean.tolist(),
             "scale": self.scale.tolist(),
             "layers": [{"weight": w.tolist(), "bias": b.tolist()} for w, b in self.layers],
@@ -83,10 +85,13 @@ class SpanTagger:
         return json.dumps(doc, indent=None, sort_keys=True) + "\n"
 
 
-def parse_tagger(text: str, origin: str) -> SpanTagger:
+def parse_tagger(text: str, origin: str, features: tuple[str, ...] | None = None) -> SpanTagger:
+    """``features`` None: a reference-mode tagger, with or without the cross-lingual columns."""
     try:
         doc = json.loads(text)
-        if doc["features"] != list(FEATURES):
+        allowed = (FEATURES, REF_XL_FEATURES) if features is None else (features,)
+        features = next((f for f in allowed if doc["features"] == list(f)), None)
+        if features is None:
             raise ModelError(f"{origin}: trained on other features than this evalkit computes; retrain it with "
                              "`evalkit train-spans --config configs/train-spans.toml`")
         layers = tuple((np.asarray(layer["weight"], dtype=np.float32), np.asarray(layer["bias"], dtype=np.float32))
@@ -94,7 +99,8 @@ def parse_tagger(text: str, origin: str) -> SpanTagger:
         return SpanTagger(np.asarray(doc["mean"], dtype=np.float32), np.asarray(doc["scale"], dtype=np.float32),
                           layers, float(doc["threshold"]), hashlib.sha256(text.encode()).hexdigest()[:12],
                           str(doc.get("name", "span-tagger")),
-                          _optional(doc.get("major_threshold")), _optional(doc.get("single_threshold")))
+                          _optional(doc.get("major_threshold")), _optional(doc.get("single_threshold")),
+                          tuple(features))
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"{origin}: not a span-tagger weights file ({exc})") from None
 
@@ -104,10 +110,10 @@ def _optional(value: object) -> float | None:
 
 
 @lru_cache(maxsize=4)
-def load_tagger(path: str | Path = DEFAULT_TAGGER) -> SpanTagger:
-    """The tagger from its JSON weights (the packaged one by default)."""
+def load_tagger(path: str | Path = DEFAULT_TAGGER, features: tuple[str, ...] | None = None) -> SpanTagger:
+    """The tagger from its JSON weights (the packaged reference-mode one by default) over ``features``."""
     path = Path(path)
     if not path.exists():
         raise ModelError(f"{path}: no span-tagger weights; reinstall evalkit or train them with "
                          "`evalkit train-spans --config configs/train-spans.toml`")
-    return parse_tagger(path.read_text(encoding="utf-8"), str(path))
+    return parse_tagger(path.read_text(encoding="utf-8"), str(path), features)

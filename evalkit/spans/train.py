@@ -24,14 +24,16 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from evalkit.config import load_dataclass, resolve_path
 from evalkit.errors import InputError
 from evalkit.io.mqm import MQMItem, char_set, read_biomqm, read_ted
-from evalkit.spans.features import CONSENSUS, FEATURES
+from evalkit.spans.features import CONSENSUS, FEATURES, REF_XL_FEATURES
 from evalkit.spans.pipeline import ReferenceAnnotator
+from evalkit.spans.qe import QE_FEATURES, QEAnnotator
 from evalkit.spans.tagger import SpanTagger
 
 SECTION = "train-spans"
@@ -52,6 +54,9 @@ class SpanTrainConfig:
     biomqm_splits: str = "bio-mqm/data/doc_id_splits.json"
     biomqm_pair: str = "en-es"
     holdout_every: int = 10
+    mode: str = "reference"  # or "qe": the source-only tagger over qe.QE_FEATURES
+    max_segments: int = 0  # per TED pair and for BioMQM, with all their systems (0: all)
+    cross_lingual: bool = False  # reference mode: add crossling's source evidence (features.REF_XL_FEATURES)
     consensus_dropout: float = 0.3
     hidden_sizes: list[int] = field(default_factory=lambda: [64, 32])
     epochs: int = 8
@@ -116,42 +121,62 @@ def others_of(items: Sequence[MQMItem], pool: Sequence[MQMItem]) -> list[list[st
     return [[mt for system, mt in by_seg[it.seg].items() if system != it.system] for it in items]
 
 
-def examples(name: str, items: Sequence[MQMItem], pool: Sequence[MQMItem], annotator: ReferenceAnnotator,
+def examples(name: str, items: Sequence[MQMItem], pool: Sequence[MQMItem], annotator: ReferenceAnnotator | QEAnnotator,
              consensus: bool = True) -> Examples:
-    """Feature rows and character labels for the MT tokens of ``items``."""
-    evidence = annotator.evidence([it.mt for it in items], [it.refs for it in items], [it.src for it in items],
-                                  others_of(items, pool) if consensus else None)
+    """Feature rows and character labels for the MT tokens of ``items`` (reference or QE evidence)."""
+    others = others_of(items, pool) if consensus else None
+    if isinstance(annotator, QEAnnotator):
+        evidence: Sequence[Any] = annotator.evidence([it.mt for it in items], [it.src for it in items], others)
+        tokens = [ev.mt_tokens for ev in evidence]
+    else:
+        evidence = annotator.evidence([it.mt for it in items], [it.refs for it in items], [it.src for it in items],
+                                      others)
+        tokens = [ev.alignments[0].hyp_tokens if ev.alignments else [] for ev in evidence]
     xs, gold, major, chars, seg = [], [], [], [], []
-    for k, (it, ev) in enumerate(zip(items, evidence)):
-        if not ev.alignments:
+    for k, (it, ev, toks) in enumerate(zip(items, evidence, tokens)):
+        if not toks:
             continue
         marked = char_set(it.mt, ((e.start, e.end) for e in it.errors))
         serious = char_set(it.mt, ((e.start, e.end) for e in it.errors if e.severity in ("major", "critical")))
-        for t in ev.alignments[0].hyp_tokens:
+        for t in toks:
             idx = [i for i in range(t.start, t.end) if not it.mt[i].isspace()]
             chars.append(len(idx))
             gold.append(sum(i in marked for i in idx))
             major.append(sum(i in serious for i in idx))
             seg.append(k)
         xs.append(ev.features)
-    x = np.concatenate(xs) if xs else np.zeros((0, len(FEATURES)), dtype=np.float32)
+    width = len(QE_FEATURES) if isinstance(annotator, QEAnnotator) else len(
+        REF_XL_FEATURES if annotator.cross_lingual else FEATURES)
+    x = np.concatenate(xs) if xs else np.zeros((0, width), dtype=np.float32)
     return Examples(name, x, np.array(gold, np.float32), np.array(major, np.float32), np.array(chars, np.float32),
                     np.array(seg), consensus)
 
 
-def usable(items: Sequence[MQMItem]) -> list[MQMItem]:
-    return [it for it in items if it.mt.strip() and it.refs and it.refs[0].strip()]
+def usable(items: Sequence[MQMItem], src: bool = False) -> list[MQMItem]:
+    """Items with an MT and a reference (and a source, with ``src``: QE mode reads it)."""
+    return [it for it in items if it.mt.strip() and it.refs and it.refs[0].strip() and (not src or it.src.strip())]
 
 
-def load_parts(cfg: SpanTrainConfig, root: Path, annotator: ReferenceAnnotator) -> tuple[list[Examples], list[Examples]]:
+def first_segments(items: Sequence[MQMItem], n: int) -> list[MQMItem]:
+    """The items of the first ``n`` segments in a stable hashed order, all their systems (``n`` 0: all)."""
+    if n <= 0:
+        return list(items)
+    segs = sorted({it.seg for it in items}, key=lambda s: hashlib.sha1(f"pick:{s}".encode()).hexdigest())[:n]
+    keep = set(segs)
+    return [it for it in items if it.seg in keep]
+
+
+def load_parts(cfg: SpanTrainConfig, root: Path,
+               annotator: ReferenceAnnotator | QEAnnotator) -> tuple[list[Examples], list[Examples]]:
     """Training parts (TED train folds, BioMQM dev documents) and dev parts (TED dev folds, +/- consensus)."""
     data = resolve_path(cfg.data, root)
     train, dev = [], []
     for pair in cfg.ted_pairs:
         ted = read_ted(data / "google-mqm-ted", pair)
-        items = usable(ted.items)
-        fit = [it for it in items if ted_fold(it.seg, cfg.holdout_every) == "train"]
-        held = [it for it in items if ted_fold(it.seg, cfg.holdout_every) == "dev"]
+        items = usable(ted.items, cfg.mode == "qe")
+        fit = first_segments([it for it in items if ted_fold(it.seg, cfg.holdout_every) == "train"], cfg.max_segments)
+        held = first_segments([it for it in items if ted_fold(it.seg, cfg.holdout_every) == "dev"],
+                              cfg.max_segments // 4)
         _log(f"TED {pair}: {len(fit)} training and {len(held)} dev segments")
         train.append(examples(f"ted-{pair}", fit, ted.items, annotator))
         dev.append(examples(f"ted-{pair} dev", held, ted.items, annotator))
@@ -159,13 +184,14 @@ def load_parts(cfg: SpanTrainConfig, root: Path, annotator: ReferenceAnnotator) 
     if cfg.biomqm:
         docs = biomqm_docs(data / cfg.biomqm_splits, cfg.biomqm_pair, "dev")
         bio = read_biomqm(data / cfg.biomqm)
-        fit = [it for it in usable(bio.items) if biomqm_doc(it.seg) in docs]
+        fit = first_segments([it for it in usable(bio.items, cfg.mode == "qe") if biomqm_doc(it.seg) in docs], cfg.max_segments)
         _log(f"BioMQM {cfg.biomqm_pair}: {len(fit)} segments of the dev documents")
         train.append(examples(f"biomqm-{cfg.biomqm_pair} dev docs", fit, bio.items, annotator))
     return train, dev
 
 
-def fit(cfg: SpanTrainConfig, train: Sequence[Examples], dev: Sequence[Examples]) -> tuple[SpanTagger, dict]:
+def fit(cfg: SpanTrainConfig, train: Sequence[Examples], dev: Sequence[Examples],
+        features: tuple[str, ...] = FEATURES) -> tuple[SpanTagger, dict]:
     """Train the network; keep the epoch and threshold with the best mean dev F1."""
     import torch
     from torch import nn
@@ -186,7 +212,7 @@ def fit(cfg: SpanTrainConfig, train: Sequence[Examples], dev: Sequence[Examples]
     mean = x_all.mean(axis=0)
     scale = x_all.std(axis=0)
     scale[scale < 1e-6] = 1.0
-    sizes = [len(FEATURES), *cfg.hidden_sizes, 2]
+    sizes = [len(features), *cfg.hidden_sizes, 2]
     layers: list[nn.Module] = []
     for k in range(len(sizes) - 1):
         layers.append(nn.Linear(sizes[k], sizes[k + 1]))
@@ -226,7 +252,8 @@ def fit(cfg: SpanTrainConfig, train: Sequence[Examples], dev: Sequence[Examples]
     linear = [m for m in net if isinstance(m, nn.Linear)]
     tagger = SpanTagger(mean.astype(np.float32), scale.astype(np.float32),
                         tuple((m.weight.detach().numpy().copy(), m.bias.detach().numpy().copy()) for m in linear),
-                        best[2]["threshold"], "", cfg.name, single_threshold=best[2]["single_threshold"])
+                        best[2]["threshold"], "", cfg.name, single_threshold=best[2]["single_threshold"],
+                        features=tuple(features))
     tagger = replace(tagger, major_threshold=major_threshold(tagger, dev, grid))
     _log(f"major threshold {tagger.major_threshold:.2f}")
     report = {"best_epoch": best[1], **best[2], "major_threshold": tagger.major_threshold,
@@ -267,23 +294,26 @@ def dev_table(tagger: SpanTagger, dev: Sequence[Examples]) -> dict[str, dict[str
     """Dev P/R/F1 of the tagger beside the diff (every edited token) and flag-everything baselines,
     for all human spans and for the major ones (the tagger's tokens with P(major) over its threshold)."""
     out = {}
-    state_ok = FEATURES.index("state_ok")
     for d in dev:
         o = tagger.outputs(d.x)
         flags = o[:, 0] >= tagger.threshold_for(d.consensus)
-        diff = d.x[:, state_ok] == 0
-        rows = {"tagger": d.f1(flags), "diff": d.f1(diff), "flag-all": d.f1(np.ones(len(o), bool)),
-                "tagger major": d.f1(flags & (o[:, 1] >= (tagger.major_threshold or 0.0)), major=True),
-                "diff major": d.f1(diff, major=True)}
+        rows = {"tagger": d.f1(flags), "flag-all": d.f1(np.ones(len(o), bool)),
+                "tagger major": d.f1(flags & (o[:, 1] >= (tagger.major_threshold or 0.0)), major=True)}
+        if "state_ok" in tagger.features:
+            diff = d.x[:, tagger.features.index("state_ok")] == 0
+            rows.update({"diff": d.f1(diff), "diff major": d.f1(diff, major=True)})
         out[d.name] = {f"{method} {k}": round(v, 4) for method, prf in rows.items() for k, v in zip("PRF", prf)}
     return out
 
 
 def run(cfg: SpanTrainConfig, root: Path) -> tuple[SpanTagger, dict]:
     start = time.perf_counter()
-    annotator = ReferenceAnnotator()
+    if cfg.mode not in ("reference", "qe"):
+        raise InputError(f"train-spans: mode {cfg.mode!r} is not reference or qe")
+    annotator = QEAnnotator() if cfg.mode == "qe" else ReferenceAnnotator(cross_lingual=cfg.cross_lingual)
     train, dev = load_parts(cfg, root, annotator)
-    tagger, report = fit(cfg, train, dev)
+    features = QE_FEATURES if cfg.mode == "qe" else REF_XL_FEATURES if cfg.cross_lingual else FEATURES
+    tagger, report = fit(cfg, train, dev, features)
     report["config"] = asdict(cfg)
     report["seconds"] = round(time.perf_counter() - start, 1)
     return tagger, report
