@@ -29,6 +29,7 @@ from evalkit.neural.metric import (
     NeuralMetric,
     _threads,
     check_dtype,
+    mean_over_references,
     shared_estimator,
     shared_model,
     trained_estimator,
@@ -198,16 +199,9 @@ class CometE5(_E5Metric):
     def score_segments(self, hyps, refs, prepared, srcs=None) -> np.ndarray:
         self._nrefs = len(refs)
         self._used_source = srcs is not None
-        total = np.zeros(len(hyps))
-        count = np.zeros(len(hyps))
-        for stream in refs:
-            mask = np.array([r is not None for r in stream])
-            keys = self._tuples(hyps, [r if r is not None else "" for r in stream], srcs)
-            total += np.where(mask, self._predict(keys), 0.0)
-            count += mask
-        if (count == 0).any():
-            raise InputError(f"{self.name}: segment {int(np.argmax(count == 0)) + 1} has no reference")
-        return total / count
+        return mean_over_references(self.name, len(hyps), (
+            (self._predict(self._tuples(hyps, [r if r is not None else "" for r in stream], srcs)),
+             np.array([r is not None for r in stream])) for stream in refs))
 
 
 class CometE5QE(_E5Metric):

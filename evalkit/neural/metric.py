@@ -14,7 +14,7 @@ import os
 import sys
 import threading
 from abc import abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict
 from importlib.metadata import version
 from pathlib import Path
@@ -83,6 +83,19 @@ def shared_estimator(folder: Path, metric: str, checksum: str) -> tuple[Any, dic
 
     return shared_model(("estimator", str(folder), metric, checksum), lambda: load_estimator(folder, metric))
 
+
+
+def mean_over_references(name: str, n: int, scored: Iterable[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Each segment's mean score over the references it has (``scored``: (scores, has-reference mask) per
+    stream); several references are averaged, as COMET's authors advise, and a segment with none is an error."""
+    total = np.zeros(n)
+    count = np.zeros(n)
+    for scores, mask in scored:
+        total += np.where(mask, scores, 0.0)
+        count += mask
+    if (count == 0).any():
+        raise InputError(f"{name}: segment {int(np.argmax(count == 0)) + 1} has no reference")
+    return total / count
 
 class NeuralMetric(SegmentScoreMetric):
     """What every neural metric shares: batch size, the on-disk cache, progress, notes for the result."""
@@ -189,15 +202,8 @@ class _EmbeddingMetric(NeuralMetric):
             prepared = self.prepare(refs, srcs)
         ref_vecs, masks, src_vec = prepared
         hyp_vec = self.embed(hyps)
-        total = np.zeros(len(hyps))
-        count = np.zeros(len(hyps))
-        for vecs, mask in zip(ref_vecs, masks):
-            scores = self._pair_scores(hyp_vec, vecs, src_vec)
-            total += np.where(mask, scores, 0.0)
-            count += mask
-        if (count == 0).any():
-            raise InputError(f"{self.name}: segment {int(np.argmax(count == 0)) + 1} has no reference")
-        return total / count
+        return mean_over_references(self.name, len(hyps), ((self._pair_scores(hyp_vec, vecs, src_vec), mask)
+                                                           for vecs, mask in zip(ref_vecs, masks)))
 
 
 class CometMiniLM(_EmbeddingMetric):

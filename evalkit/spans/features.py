@@ -187,16 +187,7 @@ def segment_features(
     main_script = _majority_script(r for a in alignments for r in a.ref_tokens)
     src_words = {w.casefold() for w in (src or "").split() if len(w) > 1}
     for i, t in enumerate(toks):
-        w = t.text
-        x[i, col["punct"]] = is_punct(w)
-        x[i, col["function"]] = is_function(w)
-        x[i, col["digit"]] = any(c.isdigit() for c in w)
-        x[i, col["capitalised"]] = w[:1].isupper()
-        x[i, col["log_chars"]] = math.log(len(w))
-        x[i, col["position"]] = i / max(n - 1, 1)
-        script = _script(w)
-        x[i, col["foreign_script"]] = bool(script and main_script and script != main_script)
-        x[i, col["in_source"]] = w.casefold() in src_words
+        word_surface(x[i], col, t.text, i / max(n - 1, 1), main_script, src_words)
     win = np.array([best_sim[max(i - 2, 0):i + 3].min() for i in range(n)], dtype=np.float32)
     x[:, col["min_sim_window2"]] = win
 
@@ -220,3 +211,18 @@ def _majority_script(tokens: Iterable[Token]) -> str:
         if s:
             counts[s] = counts.get(s, 0) + 1
     return max(counts, key=lambda s: counts[s]) if counts else ""
+
+
+def word_surface(row: np.ndarray, col: dict[str, int], w: str, position: float, main_script: str | None,
+                 src_words: set[str]) -> None:
+    """The surface columns every span tagger reads for one MT word (its kind, length, place, script, and
+    whether it appears verbatim in the source: names and numbers are copied, not translated)."""
+    row[col["punct"]] = is_punct(w)
+    row[col["function"]] = is_function(w)
+    row[col["digit"]] = any(c.isdigit() for c in w)
+    row[col["capitalised"]] = w[:1].isupper()
+    row[col["log_chars"]] = math.log(len(w))
+    row[col["position"]] = position
+    script = _script(w)
+    row[col["foreign_script"]] = bool(script and main_script and script != main_script)
+    row[col["in_source"]] = w.casefold() in src_words

@@ -23,9 +23,9 @@ import numpy as np
 
 from evalkit.errors import InputError
 from evalkit.results import Span
-from evalkit.spans.classify import is_content, is_function, is_punct
+from evalkit.spans.classify import is_content, is_punct
 from evalkit.spans.crossling import CrossEncoder, CrossEvidence, anchor, cross_evidence
-from evalkit.spans.features import CONSENSUS, _majority_script, _runs, _script, _window, consensus_features
+from evalkit.spans.features import CONSENSUS, _majority_script, _runs, _window, consensus_features, word_surface
 from evalkit.spans.phrases import SENTENCE_END
 from evalkit.spans.types import Token
 
@@ -88,16 +88,7 @@ def qe_features(mt_tokens: Sequence[Token], src_tokens: Sequence[Token], ev: Cro
     main_script = _majority_script(mt_tokens)
     src_words = {t.text.casefold() for t in src_tokens if len(t.text) > 1}
     for i, t in enumerate(mt_tokens):
-        w = t.text
-        x[i, col["punct"]] = is_punct(w)
-        x[i, col["function"]] = is_function(w)
-        x[i, col["digit"]] = any(c.isdigit() for c in w)
-        x[i, col["capitalised"]] = w[:1].isupper()
-        x[i, col["log_chars"]] = math.log(len(w))
-        x[i, col["position"]] = i / max(n - 1, 1)
-        script = _script(w)
-        x[i, col["foreign_script"]] = bool(script and main_script and script != main_script)
-        x[i, col["in_source"]] = w.casefold() in src_words
+        word_surface(x[i], col, t.text, i / max(n - 1, 1), main_script, src_words)
     x[:, col["seg_unlinked_fraction"]] = unlinked.mean()
     x[:, col["seg_mean_best"]] = float(xl[:, 1].mean())
     x[:, col["seg_log_len_ratio"]] = math.log(n / max(len(src_tokens), 1))

@@ -29,7 +29,7 @@ from evalkit.neural.comet.checkpoint import (
     model_name,
     read_hparams_file,
 )
-from evalkit.neural.metric import NeuralMetric, _threads, shared_model
+from evalkit.neural.metric import NeuralMetric, _threads, mean_over_references, shared_model
 from evalkit.neural.predict import LayeredCache, predict
 from evalkit.results import Span
 
@@ -242,14 +242,8 @@ class CometCheckpointMetric(NeuralMetric):
         model = self.model
         if not ref_vecs:
             return model.score(hyp_vec, src_vec, None)
-        total = np.zeros(len(hyps))
-        count = np.zeros(len(hyps))
-        for vecs, mask in zip(ref_vecs, masks):
-            total += np.where(mask, model.score(hyp_vec, src_vec, vecs), 0.0)
-            count += mask
-        if (count == 0).any():
-            raise InputError(f"comet: segment {int(np.argmax(count == 0)) + 1} has no reference")
-        return total / count
+        return mean_over_references("comet", len(hyps), ((model.score(hyp_vec, src_vec, vecs), mask)
+                                                         for vecs, mask in zip(ref_vecs, masks)))
 
     def _joint(self, hyps: Sequence[str], refs: Sequence[Sequence[str]], srcs: Sequence[str] | None,
                want_spans: bool) -> tuple[np.ndarray, list[list[Span]]]:
