@@ -176,13 +176,9 @@ class _E5Metric(NeuralMetric):
                 f"encoder:{self.config.encoder}@{self.config.encoder_checksum}|inputs:{self._inputs()}|"
                 f"trg:multilingual|dtype:{self.dtype}|evalkit:{__version__}|torch:{version('torch')}")
 
-    @property
-    def notes(self) -> list[str]:
-        out = list(self.warnings)
-        if self.info.truncated:
-            out.append(f"{self.name}: {self.info.truncated} of {self.info.computed} scored segments had a text longer "
-                       f"than {self.config.max_length} tokens, which was truncated")
-        return out
+    def _truncation_note(self) -> str:
+        return (f"{self.name}: {self.info.truncated} of {self.info.computed} scored segments had a text longer "
+                f"than {self.config.max_length} tokens, which was truncated")
 
 
 class CometE5(_E5Metric):

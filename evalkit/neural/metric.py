@@ -141,12 +141,15 @@ class NeuralMetric(SegmentScoreMetric):
         self.info.add(PredictInfo(**state["info"]))
         self.warnings.extend(w for w in state["warnings"] if w not in self.warnings)
 
+    def _truncation_note(self) -> str:
+        return (f"{self.name}: {self.info.truncated} of {self.info.computed} embedded texts were longer than "
+                f"the model's maximum length and were truncated")
+
     @property
     def notes(self) -> list[str]:
         out = list(self.warnings)
         if self.info.truncated:
-            out.append(f"{self.name}: {self.info.truncated} of {self.info.computed} embedded texts were longer than "
-                       f"the model's maximum length and were truncated")
+            out.append(self._truncation_note())
         return out
 
 
