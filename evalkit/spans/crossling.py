@@ -27,7 +27,7 @@ from evalkit.spans.types import Token
 LAYER = 6  # hidden_states index (0: embeddings); link F1 .931 en-de, .745 en-zh, .844 ro-en, best of 1-12
 BATCH = 16
 OMISSION_SIM = 0.6  # linked translations score .59-.88 on hand-made pairs; dropped words .28-.56
-FEATURES = ("xl_linked", "xl_best", "xl_margin", "xl_src_in_ref", "xl_unlinked_run")  # = features.XL_FEATURES
+FEATURES = ("xl_linked", "xl_best", "xl_margin", "xl_src_in_ref", "xl_unlinked_run")
 
 
 class CrossEncoder:

@@ -31,6 +31,7 @@ import numpy as np
 from sacrebleu.metrics import CHRF
 
 from evalkit.spans.classify import is_function, is_punct
+from evalkit.spans.crossling import FEATURES as XL_FEATURES
 from evalkit.spans.merge import EDIT, OK, SHIFT, TokenView, closest, token_view
 from evalkit.spans.types import Alignment, Token
 
@@ -46,7 +47,6 @@ FEATURES: tuple[str, ...] = (
 CONSENSUS = 5
 # With cross-lingual evidence (``crossling``): its per-word columns, before the consensus ones (which the
 # training drops for a share of segments and which must stay last).
-XL_FEATURES: tuple[str, ...] = ("xl_linked", "xl_best", "xl_margin", "xl_src_in_ref", "xl_unlinked_run")
 REF_XL_FEATURES: tuple[str, ...] = FEATURES[:-CONSENSUS] + XL_FEATURES + FEATURES[-CONSENSUS:]
 _CHRF = CHRF()
 

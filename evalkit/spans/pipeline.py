@@ -305,14 +305,8 @@ def annotate_testset(testset: TestSet, mode: str = "post-edit", settings: Refere
     if mode == "post-edit":
         return {name: [spans_post_edit(h, r) for h, r in zip(hyps, refs)] for name, hyps in testset.systems.items()}
     annotator = ReferenceAnnotator(settings)
-    systems = testset.systems
-    out = {}
-    for name, hyps in systems.items():
-        others = None
-        if len(systems) > 1:
-            others = [[o[i] for other, o in systems.items() if other != name] for i in range(len(hyps))]
-        out[name] = annotator.annotate(hyps, refs, testset.srcs, others)
-    return out
+    return {name: annotator.annotate(hyps, refs, testset.srcs, _others(testset.systems, name))
+            for name, hyps in testset.systems.items()}
 
 
 def _others(systems: dict[str, list[str]], name: str) -> list[list[str]] | None:

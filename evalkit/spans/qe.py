@@ -173,7 +173,7 @@ class QEAnnotator:
             for gap, run in ev.cross.omissions(ev.src_tokens, toks):
                 at = anchor(toks, gap)
                 words = src[ev.src_tokens[run[0]].start:ev.src_tokens[run[-1]].end]
-                conf = 1.0 - float(ev.cross.sim[:, run].max()) if len(toks) else 1.0
+                conf = 1.0 - float(ev.cross.sim[:, run].max())
                 spans.append(Span(at, at, "", "omission", "major", words, round(min(1.0, max(0.0, conf)), 3)))
         return sorted(spans, key=lambda s: (s.start, s.end))
 
